@@ -338,8 +338,19 @@ def importtime_cumulative(stderr: str, package: str) -> float | None:
 
 
 def editable_finder_cost(stderr: str) -> float:
-    """Seconds spent at start-up importing editable-install finders (`__editable__*`)."""
-    return sum(cumulative for name, cumulative in _top_level_imports(stderr) if name.startswith("__editable__"))
+    """Seconds spent at start-up importing editable-install finders (`__editable__*`, via site)."""
+    found: list[tuple[int, float]] = []
+    for line in stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name = parts[2].rstrip()
+        if name.strip().startswith("__editable__"):
+            found.append((len(name) - len(name.lstrip()), int(parts[1]) / 1e6))
+    if not found:
+        return 0.0
+    outermost = min(depth for depth, _ in found)
+    return sum(cumulative for depth, cumulative in found if depth == outermost)
 
 
 @dataclass

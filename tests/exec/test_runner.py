@@ -83,3 +83,27 @@ def test_interrupt_marks_the_run_interrupted(tether_settings):
     stored = json.loads(path.read_text())
     assert stored["status"] == "interrupted"
     assert stored["tasks"]["interrupt"]["status"] == "interrupted"
+
+
+def test_custom_context_backend(tether_settings, tmp_path):
+    from tether.conf.context import DefaultContextManager
+    from tether.testing import override_settings
+
+    class Readable(DefaultContextManager):
+        def new_run_id(self):
+            return "readable-run"
+
+    import sys
+    import types
+
+    module = types.ModuleType("custom_context_backend")
+    module.Readable = Readable
+    sys.modules["custom_context_backend"] = module
+    try:
+        with override_settings(CONTEXT_BACKEND="custom_context_backend.Readable"):
+            record = run_dag(RememberDAG)
+    finally:
+        del sys.modules["custom_context_backend"]
+    assert record.run_id == "readable-run"
+    assert record.run_folder.endswith("/readable-run")
+    assert seen[-1][0] == "readable-run"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -10,6 +12,7 @@ import click
 from tether.cli.main import prog_of
 
 if TYPE_CHECKING:
+    from tether.exec.records import TaskRecord
     from tether.exec.runner import PreparedRun
 
 
@@ -44,7 +47,8 @@ def dag(ctx: click.Context, label: str, retry: str | None, from_task: str | None
     if dry_run:
         _print_plan(run)
         return
-    record = run.execute()
+    with _progress(run) as on_task_done:
+        record = run.execute(on_task_done)
     if record.ok:
         click.echo(f"Run {record.run_id} succeeded in {record.duration:.2f}s: {record.run_folder}")
         return
@@ -52,6 +56,35 @@ def dag(ctx: click.Context, label: str, retry: str | None, from_task: str | None
     click.echo(f"Log: {record.run_folder}/logs/{record.failed_task}.log", err=True)
     click.echo(f"Resume with: {record.resume}", err=True)
     ctx.exit(1)
+
+
+@contextlib.contextmanager
+def _progress(run: PreparedRun) -> Iterator[Callable[[TaskRecord], None]]:
+    """A progress bar on a terminal; elsewhere one line per finished task on stderr."""
+    total = len(run.plan.tasks)
+    stream = click.get_text_stream("stderr")
+    if not stream.isatty():
+        done = 0
+
+        def echo(task: TaskRecord) -> None:
+            nonlocal done
+            done += 1
+            click.echo(f"[{done}/{total}] {task.label}: {task.status} in {task.duration or 0:.3f}s", err=True)
+
+        yield echo
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task(f"dag {run.record.dag}", total=total)
+
+        def advance(task: TaskRecord) -> None:
+            progress.advance(bar)
+            progress.update(bar, description=f"dag {run.record.dag}: {task.label} {task.status}")
+
+        yield advance
 
 
 def _print_plan(run: PreparedRun) -> None:

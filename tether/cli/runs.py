@@ -52,7 +52,7 @@ def ls(dag_label: str | None, status: str | None, limit: int) -> None:
 
 @runs.command("show")
 @click.argument("run")
-@click.option("--json", "as_json", is_flag=True, help="Print run.json as it is stored.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's run.json, indented.")
 def show(run: str, as_json: bool) -> None:
     """Show a run: RUN is a run id, a unique prefix of one, or a run folder."""
     from rich.table import Table
@@ -62,7 +62,7 @@ def show(run: str, as_json: bool) -> None:
 
     record = find_run(default_storage, run)
     if as_json:
-        click.echo(record.to_json())
+        click.echo(json.dumps(json.loads(record.to_json()), indent=2))
         return
     git = record.environment.get("git") or {}
     lines = [

@@ -13,7 +13,7 @@ import os
 import shlex
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -71,13 +71,20 @@ class _TaskLogHandler(logging.Handler):
 class TaskRunner:
     """Runs tasks of one run and records what happens to them."""
 
-    def __init__(self, storage: BaseStorage, context: Context, record: RunRecord) -> None:
+    def __init__(
+        self,
+        storage: BaseStorage,
+        context: Context,
+        record: RunRecord,
+        on_task_done: Callable[[TaskRecord], None] | None = None,
+    ) -> None:
         self.storage = storage
+        self.on_task_done = on_task_done
         self.context = context
         self.record = record
         self.failed = False
         self._log_handler = _TaskLogHandler()
-        self._logs_ready = False
+        self._local_logs: str | None = None
         self._last_save = 0.0
         self._total = len(record.plan)
         self._done = 0
@@ -90,13 +97,16 @@ class TaskRunner:
         result = TaskRecord(label=label, status="running", started_at=now_iso())
         self.record.tasks[label] = result
         self._done += 1
-        logger.info("Running task %s (%d/%d)", label, self._done, self._total)
+        logger.debug("Running task %s (%d/%d)", label, self._done, self._total)
         stream = self._open_log(label)
         self._log_handler.stream = stream
         started = time.perf_counter()
         try:
             for attempt in range(task.retries + 1):
                 result.attempts = attempt + 1
+                # Written straight to the task's log: the console shows progress,
+                # and formatting a log record per task costs more than the task.
+                stream.write(f"{now_iso()} START {label} (attempt {attempt + 1} of run {self.record.run_id})\n")
                 try:
                     task().run()
                 except Exception as exc:
@@ -117,8 +127,8 @@ class TaskRunner:
         finally:
             result.duration = round(time.perf_counter() - started, 6)
             result.finished_at = now_iso()
-            if result.ok:
-                logger.info("Task %s done in %.3fs", label, result.duration)
+            stream.write(f"{result.finished_at} END {label}: {result.status} in {result.duration:.3f}s\n")
+            logger.debug("Task %s %s in %.3fs (%d/%d)", label, result.status, result.duration, self._done, self._total)
             self._log_handler.stream = None
             self._close_log(label, stream)
             default_mlops.flush()
@@ -133,6 +143,8 @@ class TaskRunner:
 
     def record_result(self, result: TaskRecord) -> None:
         """Note a finished task; save run.json after a failure or every SAVE_INTERVAL."""
+        if self.on_task_done is not None:
+            self.on_task_done(result)
         if not result.ok:
             self.failed = True
             self.record.failed_task = self.record.failed_task or result.label
@@ -152,14 +164,14 @@ class TaskRunner:
         return _join(self.record.run_folder, LOGS_DIR, f"{label}.log")
 
     def _open_log(self, label: str) -> IO[str]:
-        local = self.storage.local_path(self._log_path(label))
-        if local is None:
-            return io.StringIO()
-        if not self._logs_ready:
-            os.makedirs(os.path.dirname(local), exist_ok=True)
-            self._logs_ready = True
+        if self._local_logs is None:
+            local = self.storage.local_path(_join(self.record.run_folder, LOGS_DIR))
+            if local is None:
+                return io.StringIO()
+            os.makedirs(local, exist_ok=True)
+            self._local_logs = local
         # Line-buffered so `tail -f` follows a long task.
-        return open(local, "a", encoding="utf-8", buffering=1)
+        return open(os.path.join(self._local_logs, f"{label}.log"), "a", encoding="utf-8", buffering=1)
 
     def _close_log(self, label: str, stream: IO[str]) -> None:
         if isinstance(stream, io.StringIO):
@@ -236,9 +248,14 @@ class PreparedRun:
     local_patches: Sequence[str]
     prog: str
 
-    def execute(self) -> RunRecord:
-        """Write the run folder and run the plan; return the final record."""
-        _execute(self)
+    def execute(self, on_task_done: Callable[[TaskRecord], None] | None = None) -> RunRecord:
+        """Write the run folder and run the plan; return the final record.
+
+        Args:
+            on_task_done: called with each task's record as the task finishes
+                (the CLI drives a progress bar with it).
+        """
+        _execute(self, on_task_done)
         return self.record
 
 
@@ -339,11 +356,11 @@ def _new_record(
     return record
 
 
-def _execute(run: PreparedRun) -> None:
+def _execute(run: PreparedRun, on_task_done: Callable[[TaskRecord], None] | None) -> None:
     storage, context, record, prog = run.storage, run.context, run.record, run.prog
     folder = record.run_folder
     attempt = record.attempts[-1]
-    runner = TaskRunner(storage, context, record)
+    runner = TaskRunner(storage, context, record, on_task_done)
     token = activate(context)
     runner.attach()
     started = time.perf_counter()
