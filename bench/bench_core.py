@@ -545,14 +545,14 @@ def worker_main(args: argparse.Namespace) -> int:
                     started = time.perf_counter()
                     harness.run(dag)
                     timings[name].append(time.perf_counter() - started)
-            if args.profile:
+            if args.profile_out:
                 import cProfile
 
                 profiler = cProfile.Profile()
                 profiler.enable()
                 harness.run(big)
                 profiler.disable()
-                profiler.dump_stats(args.profile)
+                profiler.dump_stats(args.profile_out)
         print(json.dumps(timings))
         return 0
     finally:
@@ -688,7 +688,7 @@ class Row:
     @property
     def ratio(self) -> float | None:
         """tether / gluepy."""
-        if self.tether is None or not self.gluepy:
+        if self.tether is None or self.gluepy is None or self.tether <= 0 or self.gluepy <= 0:
             return None
         return self.tether / self.gluepy
 
@@ -969,7 +969,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: the benchmark, or the in-process worker with --worker."""
     args = parse_args(argv)
     if args.worker:
-        args.profile = args.profile_out
         return worker_main(args)
     try:
         return main_bench(args)
