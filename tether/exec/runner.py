@@ -35,7 +35,8 @@ from tether.exec.records import (
 )
 from tether.exec.registry import get_registry
 from tether.exec.task import Task
-from tether.files.storages import BaseStorage, default_storage
+from tether.files.storages import BaseStorage, default_storage, normalize_path
+from tether.files.storages.paths import join_key
 from tether.ops import default_mlops
 from tether.utils import import_string
 
@@ -175,15 +176,15 @@ class TaskRunner:
 
     def save(self) -> None:
         """Write run.json (atomically) to the run folder."""
-        self.storage.touch(_join(self.record.run_folder, RUN_FILE), self.record.to_json())
+        self.storage.touch(join_key(self.record.run_folder, RUN_FILE), self.record.to_json())
         self._last_save = time.monotonic()
 
     def _log_path(self, label: str) -> str:
-        return _join(self.record.run_folder, LOGS_DIR, f"{label}.log")
+        return join_key(self.record.run_folder, LOGS_DIR, f"{label}.log")
 
     def _open_log(self, label: str) -> IO[str] | _AppendLog:
         if self._local_logs is None:
-            local = self.storage.local_path(_join(self.record.run_folder, LOGS_DIR))
+            local = self.storage.local_path(join_key(self.record.run_folder, LOGS_DIR))
             if local is None:
                 return io.StringIO()
             os.makedirs(local, exist_ok=True)
@@ -207,10 +208,6 @@ class TaskRunner:
         """Stop sending log records to task logs."""
         for name in ("", "tether"):
             logging.getLogger(name).removeHandler(self._log_handler)
-
-
-def _join(*parts: str) -> str:
-    return "/".join(part.strip("/") for part in parts if part)
 
 
 def _read_patches(storage: BaseStorage, patches: Sequence[str], local_patches: Sequence[str]) -> list[Patch]:
@@ -237,10 +234,10 @@ def _build_context(storage: BaseStorage, retry: str | None, patches: list[Patch]
     """The run's context and, for a retry of a recorded run, its previous record."""
     if retry is None:
         return default_context_manager.create_context(patches=patches, sets=sets), None
-    folder = retry.strip().strip("/")
+    folder = normalize_path(retry.strip())
     if not folder:
         raise RunError("--retry needs a run folder such as runs/2024/01/01/<run_id>")
-    context_path = _join(folder, CONTEXT_FILE)
+    context_path = join_key(folder, CONTEXT_FILE)
     if storage.isfile(context_path):
         base = load_yaml(storage.read(context_path), context_path)
         context = default_context_manager.create_context(base=base, patches=patches, sets=sets)
@@ -359,7 +356,7 @@ def _new_record(
     record.plan = plan.labels
     record.failed_task = record.error = record.resume = record.finished_at = None
     record.command = command_line(argv)
-    record.reproduce = f"{prog} dag {shlex.quote(dag.label)} --patch {shlex.quote(_join(folder, CONTEXT_FILE))}"
+    record.reproduce = f"{prog} dag {shlex.quote(dag.label)} --patch {shlex.quote(join_key(folder, CONTEXT_FILE))}"
     record.attempts.append({
         "attempt": len(record.attempts) + 1,
         "command": record.command,
@@ -385,7 +382,7 @@ def _execute(run: PreparedRun, on_task_done: Callable[[TaskRecord], None] | None
     record.environment = environment(settings.BASE_DIR)
     try:
         try:
-            storage.touch(_join(folder, CONTEXT_FILE), context.to_yaml())
+            storage.touch(join_key(folder, CONTEXT_FILE), context.to_yaml())
             _keep_patches(storage, folder, attempt["attempt"], run.patches, run.local_patches)
             runner.save()
         except StorageError as exc:
@@ -417,7 +414,7 @@ def _execute(run: PreparedRun, on_task_done: Callable[[TaskRecord], None] | None
 def _keep_patches(storage: BaseStorage, folder: str, attempt: int, patches: Sequence[str], local_patches: Sequence[str]) -> None:
     """Copy this attempt's patch files into the run folder, so the run shows what changed it."""
     for index, path in enumerate(patches):
-        storage.cp(path, _join(folder, "patches", f"{attempt}-{index}-{os.path.basename(path)}"), overwrite=True)
+        storage.cp(path, join_key(folder, "patches", f"{attempt}-{index}-{os.path.basename(path)}"), overwrite=True)
     for index, path in enumerate(local_patches, start=len(patches)):
         with open(path, "rb") as handle:
-            storage.touch(_join(folder, "patches", f"{attempt}-{index}-{os.path.basename(path)}"), handle)
+            storage.touch(join_key(folder, "patches", f"{attempt}-{index}-{os.path.basename(path)}"), handle)
