@@ -205,3 +205,10 @@ def test_task_retries_attribute(project):
     assert result.code == 0, result.err
     (record,) = project.runs()
     assert record["tasks"]["flap"]["attempts"] == 3
+
+
+def test_dry_run_masks_secret_context_values(flaky):
+    result = flaky.run("dag", "model", "--dry-run", "--set", "db.password=hunter2")
+    assert result.code == 0, result.err
+    assert "hunter2" not in result.out
+    assert "password: '********'" in result.out

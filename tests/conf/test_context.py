@@ -156,3 +156,12 @@ def test_context_yaml_round_trip_keeps_types(config_dir):
     context = manager(config_dir).create_context()
     again = Context(yaml.safe_load(context.to_yaml()))
     assert again.to_dict() == context.to_dict()
+
+
+def test_mask_secrets_hides_values_under_secret_keys():
+    from tether.conf.context import MASK, mask_secrets
+
+    data = {"db": {"password": "hunter2", "host": "h"}, "api_token": "t", "items": [{"secret": 1}], "none_token": None}
+    masked = mask_secrets(data, ["PASSWORD", "TOKEN", "SECRET"])
+    assert masked == {"db": {"password": MASK, "host": "h"}, "api_token": MASK, "items": [{"secret": MASK}], "none_token": None}
+    assert data["db"]["password"] == "hunter2"

@@ -94,5 +94,12 @@ def _print_plan(run: PreparedRun) -> None:
         needs = sorted(run.plan.upstream.get(task.label, ()))
         after = f"  (after {', '.join(needs)})" if needs else ""
         click.echo(f"  {index}. {task.label}  [{task.__module__}.{task.__name__}]{after}")
+    import yaml
+
+    from tether.conf import settings
+    from tether.conf.context import mask_secrets
+
+    shown = mask_secrets(run.context.to_dict(), settings.SECRET_KEYS)
     click.echo("context:")
-    click.echo("  " + run.context.to_yaml().rstrip().replace("\n", "\n  "))
+    text = yaml.safe_dump(shown, sort_keys=False, allow_unicode=True).rstrip()
+    click.echo("  " + text.replace("\n", "\n  "))

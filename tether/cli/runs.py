@@ -108,6 +108,8 @@ def compare(run_refs: tuple[str, ...]) -> None:
     import yaml
     from rich.table import Table
 
+    from tether.conf import settings
+    from tether.conf.context import mask_secrets
     from tether.exec.records import CONTEXT_FILE, find_run
     from tether.files.storages import default_storage
     from tether.ops.backend import METRICS_FILE, read_metrics
@@ -120,6 +122,7 @@ def compare(run_refs: tuple[str, ...]) -> None:
         stored = read_metrics(f"{record.run_folder}/{METRICS_FILE}")
         context_path = f"{record.run_folder}/{CONTEXT_FILE}"
         context = yaml.safe_load(default_storage.read(context_path)) if default_storage.isfile(context_path) else {}
+        context = mask_secrets(context, settings.SECRET_KEYS)
         context.pop("meta", None)
         values = {f"param {k}": v for k, v in stored["params"].items()}
         values.update({f"metric {k}": v[-1]["value"] for k, v in stored["metrics"].items() if v})

@@ -331,3 +331,24 @@ def current_context() -> Context | None:
     if context is None and _process_current:
         context = _process_current[-1]
     return context
+
+
+MASK = "********"
+
+
+def mask_secrets(data: Any, secret_keys: Iterable[str]) -> Any:
+    """A copy of `data` whose values under secret-looking keys are replaced by a mask.
+
+    A key is secret when it contains one of `secret_keys` (SECRET_KEYS),
+    compared case-insensitively.
+    """
+    needles = [needle.lower() for needle in secret_keys]
+    if isinstance(data, Mapping):
+        return {
+            key: MASK if any(n in str(key).lower() for n in needles) and value is not None
+            else mask_secrets(value, needles)
+            for key, value in data.items()
+        }
+    if isinstance(data, list | tuple):
+        return [mask_secrets(item, needles) for item in data]
+    return data

@@ -78,8 +78,8 @@ LOGGING = {
     },
 }
 
-# Substrings of setting and context key names whose values are masked wherever
-# tether shows them (`tether check`, run.json, reports). Matched case-insensitively.
+# Substrings of setting and context key names whose values tether masks when it
+# prints them (`dag --dry-run`, `runs compare`). Matched case-insensitively.
 SECRET_KEYS = ["SECRET", "PASSWORD", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "ACCESS_KEY"]
 
 # --- cloud storage -----------------------------------------------------------------
