@@ -64,3 +64,25 @@ def test_runs_compare_shows_metrics_and_parameters(scored):
     assert rows["metric rmse"] == ["1.0", "0.5"]
     assert rows["metric loss"] == [str(0.5 / 3), str(0.25 / 3)]
     assert rows["context model.alpha"] == ["0.5", "0.25"]
+
+
+def test_runs_are_indexed_in_the_catalog_and_rebuilt_from_run_folders(scored):
+    catalog_file = scored.root / ".tether" / "catalog.sqlite3"
+    assert catalog_file.exists()
+    before = scored.run("runs", "ls").out
+    for path in scored.root.joinpath(".tether").iterdir():
+        path.unlink()
+    empty = scored.run("runs", "ls")
+    assert empty.code == 0 and "catalog rebuild" in empty.out
+    rebuilt = scored.run("catalog", "rebuild")
+    assert rebuilt.code == 0, rebuilt.err
+    assert "Indexed 2 run(s)" in rebuilt.out
+    assert scored.run("runs", "ls").out == before
+    first, second = scored.runs()
+    compare = scored.run("runs", "compare", first["run_id"], second["run_id"])
+    assert "metric rmse" in compare.out
+
+
+def test_runs_ls_filters(scored):
+    assert "No runs recorded" in scored.run("runs", "ls", "--status", "failed").out
+    assert len([l for l in scored.run("runs", "ls", "--dag", "score", "-n", "1").out.splitlines() if "score" in l]) == 1

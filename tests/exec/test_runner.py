@@ -107,3 +107,24 @@ def test_custom_context_backend(tether_settings, tmp_path):
     assert record.run_id == "readable-run"
     assert record.run_folder.endswith("/readable-run")
     assert seen[-1][0] == "readable-run"
+
+
+def test_runs_are_recorded_in_the_catalog(tether_settings):
+    from tether.catalog import default_catalog
+
+    record = run_dag(RememberDAG, sets=["lr=0.5"])
+    entry = default_catalog.get_run(record.run_id[:8])
+    assert entry.status == "success" and entry.dag == "remember"
+    assert entry.tasks["remember"].status == "success"
+    assert [m.value for m in default_catalog.get_metrics(record.run_id)] == [0.5]
+
+
+def test_an_unwritable_catalog_does_not_fail_the_run(tether_settings, tmp_path, caplog):
+    from tether.testing import override_settings
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with override_settings(CATALOG_URL=f"sqlite:///{blocker}/catalog.sqlite3"):
+        record = run_dag(RememberDAG)
+    assert record.ok
+    assert "catalog rebuild" in caplog.text

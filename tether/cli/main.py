@@ -25,6 +25,7 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("tether.cli.project:check", "Check the project's settings, configuration and DAGs."),
     "dag": ("tether.cli.dag:dag", "Run a DAG."),
     "runs": ("tether.cli.runs:runs", "List, show and compare runs."),
+    "catalog": ("tether.cli.catalog:catalog", "Maintain the catalog, the index of runs."),
     "airflow": ("tether.cli.airflow:airflow", "Generate Airflow DAG files from tether DAGs."),
 }
 

@@ -31,21 +31,16 @@ def ls(dag_label: str | None, status: str | None, limit: int) -> None:
     """List runs, newest first."""
     from rich.table import Table
 
-    from tether.exec.records import iter_runs
-    from tether.files.storages import default_storage
+    from tether.catalog import default_catalog
 
-    records = [
-        run for run in iter_runs(default_storage)
-        if (dag_label is None or run.dag == dag_label) and (status is None or run.status == status)
-    ]
-    records.sort(key=lambda run: run.started_at or run.created_at or "", reverse=True)
-    if not records:
-        click.echo("No runs yet. Start one with `tether dag LABEL`.")
+    entries = default_catalog.list_runs(dag=dag_label, status=status, limit=limit)
+    if not entries:
+        click.echo("No runs recorded. Start one with `tether dag LABEL`; `tether catalog rebuild` indexes existing run folders.")
         return
     table = Table("RUN ID", "DAG", "STATUS", "STARTED", "DURATION", "FOLDER", box=None)
-    for run in records[:limit]:
+    for run in entries:
         duration = f"{run.duration:.2f}s" if run.duration is not None else "-"
-        started = (run.started_at or "")[:19].replace("T", " ")
+        started = (run.started_at or run.created_at or "")[:19].replace("T", " ")
         table.add_row(run.run_id, run.dag, run.status, started, duration, run.run_folder)
     _console().print(table)
 
@@ -110,22 +105,22 @@ def compare(run_refs: tuple[str, ...]) -> None:
 
     from tether.conf import settings
     from tether.conf.context import mask_secrets
+    from tether.catalog import default_catalog
     from tether.exec.records import CONTEXT_FILE, find_run
     from tether.files.storages import default_storage
-    from tether.ops.backend import METRICS_FILE, read_metrics
 
     if len(run_refs) < 2:
         raise click.UsageError("give at least two runs to compare")
     records = [find_run(default_storage, ref) for ref in run_refs]
     columns: list[dict[str, Any]] = []
     for record in records:
-        stored = read_metrics(f"{record.run_folder}/{METRICS_FILE}")
         context_path = f"{record.run_folder}/{CONTEXT_FILE}"
         context = yaml.safe_load(default_storage.read(context_path)) if default_storage.isfile(context_path) else {}
         context = mask_secrets(context, settings.SECRET_KEYS)
         context.pop("meta", None)
-        values = {f"param {k}": v for k, v in stored["params"].items()}
-        values.update({f"metric {k}": v[-1]["value"] for k, v in stored["metrics"].items() if v})
+        values = {f"param {k}": v for k, v in default_catalog.get_params(record.run_id).items()}
+        # Metrics come ordered by key and step: the last one of a key is its final value.
+        values.update({f"metric {m.key}": m.value for m in default_catalog.get_metrics(record.run_id)})
         values.update({f"context {k}": v for k, v in _flatten(context).items()})
         columns.append(values)
     keys = sorted({key for column in columns for key in column})

@@ -10,13 +10,13 @@ import shlex
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import tether
-from tether.exceptions import RunNotFoundError
+from tether.catalog import default_catalog
 from tether.files.storages import BaseStorage
 
 RUN_FILE = "run.json"
@@ -108,6 +108,7 @@ class RunRecord:
     run_folder: str
     dag: str
     status: str = "running"
+    storage_root: str | None = None
     created_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
@@ -135,8 +136,10 @@ class RunRecord:
     def from_json(cls, text: str | bytes) -> RunRecord:
         """Parse `run.json` text."""
         data = json.loads(text)
+        task_fields = set(TaskRecord.__dataclass_fields__)
         data["tasks"] = {
-            label: TaskRecord(**task) for label, task in data.get("tasks", {}).items()
+            label: TaskRecord(**{**{k: v for k, v in task.items() if k in task_fields}, "label": label})
+            for label, task in data.get("tasks", {}).items()
         }
         known = set(cls.__dataclass_fields__)
         return cls(**{key: value for key, value in data.items() if key in known})
@@ -147,22 +150,20 @@ class RunRecord:
         return self.status == "success"
 
 
-def iter_runs(storage: BaseStorage) -> Iterator[RunRecord]:
-    """Every run recorded under `runs/` in `storage`, newest day first."""
-    for year in _dirs(storage, "runs"):
-        for month in _dirs(storage, f"runs/{year}"):
-            for day in _dirs(storage, f"runs/{year}/{month}"):
-                for run_id in _dirs(storage, f"runs/{year}/{month}/{day}"):
-                    folder = f"runs/{year}/{month}/{day}/{run_id}"
-                    record = load_run(storage, folder)
-                    if record is not None:
-                        yield record
+def find_run(storage: BaseStorage, ref: str) -> RunRecord:
+    """The run named by `ref`: a run id, a unique prefix of one, or a run folder.
 
+    The catalog resolves `ref`; the run's own `run.json` is read when its folder
+    is in `storage`, and the catalog's copy otherwise.
 
-def _dirs(storage: BaseStorage, path: str) -> list[str]:
-    if not storage.isdir(path):
-        return []
-    return sorted(storage.ls(path)[1], reverse=True)
+    Raises:
+        RunNotFoundError: nothing matches, or a prefix matches several runs.
+    """
+    entry = default_catalog.get_run(ref.strip())
+    record = load_run(storage, entry.run_folder) if entry.run_folder else None
+    if record is None:
+        record = RunRecord.from_json(json.dumps(entry.to_dict(), default=str))
+    return record
 
 
 def load_run(storage: BaseStorage, folder: str) -> RunRecord | None:
@@ -174,30 +175,3 @@ def load_run(storage: BaseStorage, folder: str) -> RunRecord | None:
         return RunRecord.from_json(storage.read(path))
     except (ValueError, TypeError):
         return None
-
-
-def find_run(storage: BaseStorage, ref: str) -> RunRecord:
-    """The run named by `ref`: a run folder, a run id, or a unique prefix of a run id.
-
-    Raises:
-        RunNotFoundError: nothing matches, or a prefix matches several runs.
-    """
-    ref = ref.strip().strip("/")
-    if "/" in ref:
-        record = load_run(storage, ref)
-        if record is None:
-            raise RunNotFoundError(
-                f"no run in folder {ref!r}; `tether runs ls` lists the runs"
-            )
-        return record
-    matches = [run for run in iter_runs(storage) if run.run_id.startswith(ref)]
-    exact = [run for run in matches if run.run_id == ref]
-    if exact:
-        return exact[0]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise RunNotFoundError(f"no run with id {ref!r}; `tether runs ls` lists the runs")
-    raise RunNotFoundError(
-        f"{ref!r} matches {len(matches)} runs; give more characters of the run id"
-    )

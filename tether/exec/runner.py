@@ -8,6 +8,7 @@ then hands the plan to an executor, which calls back `TaskRunner.run_task` (or
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import shlex
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from tether.catalog import CatalogError, default_catalog, metrics_from_manifest
 from tether.conf import default_context_manager, settings
 from tether.conf.context import Context, Patch, activate, deactivate, load_yaml
 from tether.exceptions import ContextError, RunError, StorageError
@@ -38,6 +40,7 @@ from tether.exec.task import Task
 from tether.files.storages import BaseStorage, default_storage, normalize_path
 from tether.files.storages.paths import join_key
 from tether.ops import default_mlops
+from tether.ops.backend import METRICS_FILE
 from tether.utils import import_string
 
 logger = logging.getLogger("tether.exec")
@@ -174,10 +177,15 @@ class TaskRunner:
 
     # --- bookkeeping -----------------------------------------------------------------
 
-    def save(self) -> None:
-        """Write run.json (atomically) to the run folder."""
+    def save(self, final: bool = False) -> None:
+        """Write run.json (atomically) to the run folder and index the run in the catalog.
+
+        Args:
+            final: the run has ended; also index its metrics and parameters.
+        """
         self.storage.touch(join_key(self.record.run_folder, RUN_FILE), self.record.to_json())
         self._last_save = time.monotonic()
+        _index(self.storage, self.record, final)
 
     def _log_path(self, label: str) -> str:
         return join_key(self.record.run_folder, LOGS_DIR, f"{label}.log")
@@ -307,6 +315,7 @@ def prepare_run(
         options["workers"] = workers
     chosen = get_executor(executor or settings.EXECUTOR_BACKEND, **options)
     record = _new_record(dag_class, plan, context, previous, prog, argv, patches, local_patches, sets)
+    record.storage_root = storage.root
     return PreparedRun(plan, context, record, chosen, storage, patches, local_patches, prog)
 
 
@@ -408,7 +417,25 @@ def _execute(run: PreparedRun, on_task_done: Callable[[TaskRecord], None] | None
                 f"{prog} dag {shlex.quote(record.dag)} --retry {shlex.quote(folder)}"
                 f" --from-task {shlex.quote(record.failed_task)}"
             )
-        runner.save()
+        runner.save(final=True)
+
+
+def _index(storage: BaseStorage, record: RunRecord, final: bool) -> None:
+    """Record the run in the catalog. The run folder is the source of truth, so a
+    catalog that cannot be written costs a warning, not the run."""
+    metrics: list[Any] | None = None
+    params: dict[str, Any] | None = None
+    try:
+        if final:
+            path = join_key(record.run_folder, METRICS_FILE)
+            if storage.isfile(path):
+                metrics, params = metrics_from_manifest(json.loads(storage.read(path)))
+        default_catalog.record_run(record, metrics=metrics, params=params)
+    except (CatalogError, StorageError, ValueError) as exc:
+        logger.warning(
+            "The catalog could not record run %s (%s); `tether catalog rebuild` indexes it again",
+            record.run_id, exc,
+        )
 
 
 def _keep_patches(storage: BaseStorage, folder: str, attempt: int, patches: Sequence[str], local_patches: Sequence[str]) -> None:
