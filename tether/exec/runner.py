@@ -7,6 +7,7 @@ then hands the plan to an executor, which calls back `TaskRunner.run_task` (or
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -430,6 +431,10 @@ def _index(storage: BaseStorage, record: RunRecord, final: bool) -> None:
             path = join_key(record.run_folder, METRICS_FILE)
             if storage.isfile(path):
                 metrics, params = metrics_from_manifest(json.loads(storage.read(path)))
+        else:
+            # Tasks that have not started add nothing to the index yet.
+            started = {label: task for label, task in record.tasks.items() if task.status != "pending"}
+            record = dataclasses.replace(record, tasks=started)
         default_catalog.record_run(record, metrics=metrics, params=params)
     except (CatalogError, StorageError, ValueError) as exc:
         logger.warning(
