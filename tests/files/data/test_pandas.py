@@ -146,3 +146,61 @@ def test_read_sql_from_sqlite(tmp_path, manager) -> None:
 def test_read_from_a_text_stream_written_by_storage(storage, manager) -> None:
     storage.touch(f"{RUN_FOLDER}/hand.csv", io.StringIO("a,b\n1,2\n"))
     pd.testing.assert_frame_equal(manager.read("hand.csv"), pd.DataFrame({"a": [1], "b": [2]}))
+
+
+def test_tsv_and_jsonl_defaults_and_keywords(storage, manager, frame) -> None:
+    manager.write("frame.tsv", frame)
+    assert storage.read(f"{RUN_FOLDER}/frame.tsv", "r").splitlines()[0] == "id\tname\tvalue\tflag"
+    manager.write("frame.jsonl", frame)
+    lines = storage.read(f"{RUN_FOLDER}/frame.jsonl", "r").splitlines()
+    assert len(lines) == 4 and lines[0].startswith('{"id":0,"name":"a"')
+    assert manager.read("frame.jsonl", nrows=2).shape == (2, 4)
+    manager.write("indexed.tsv", frame.set_index("id"), index=True)
+    pd.testing.assert_frame_equal(manager.read("indexed.tsv", index_col="id"), frame.set_index("id"))
+
+
+def test_feather_keeps_the_index(storage, manager, frame) -> None:
+    indexed = frame.set_index(["flag", "name"])
+    for extension in ("feather", "arrow"):
+        manager.write(f"indexed.{extension}", indexed)
+        pd.testing.assert_frame_equal(manager.read(f"indexed.{extension}"), indexed)
+
+
+def test_json_writes_dates_as_iso_text(storage, manager) -> None:
+    dated = pd.DataFrame({"created_at": pd.to_datetime(["2024-01-02 03:04:05", "2024-02-03 00:00:00"]), "n": [1, 2]})
+    for extension in ("json", "jsonl"):
+        manager.write(f"dated.{extension}", dated)
+        assert "2024-01-02T03:04:05" in storage.read(f"{RUN_FOLDER}/dated.{extension}", "r")
+        back = manager.read(f"dated.{extension}")
+        pd.testing.assert_frame_equal(back, dated)
+
+
+def test_parquet_keywords_reach_pyarrow(storage, manager, frame) -> None:
+    import pyarrow.parquet as pq
+
+    manager.write("small.parquet", frame, compression="zstd")
+    with storage.open(f"{RUN_FOLDER}/small.parquet") as handle:
+        assert pq.ParquetFile(handle).metadata.row_group(0).column(0).compression == "ZSTD"
+    pd.testing.assert_frame_equal(manager.read("small.parquet", columns=["name"]), frame[["name"]])
+
+
+def test_an_unknown_keyword_is_one_data_error_line(storage, manager, frame) -> None:
+    with pytest.raises(DataError, match=r"cannot write .*x.csv' as csv: .*unexpected keyword argument 'bogus'$"):
+        manager.write("x.csv", frame, bogus=1)
+    assert storage.find() == []
+
+
+def test_a_polars_frame_gets_a_conversion_hint(storage, manager) -> None:
+    pl = pytest.importorskip("polars")
+    with pytest.raises(DataError, match=r"give a pandas DataFrame \(a polars DataFrame converts with .to_pandas\(\)"):
+        manager.write("x.parquet", pl.DataFrame({"a": [1]}))
+
+
+def test_read_sql_with_a_parameter(tmp_path, manager) -> None:
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.execute("create table t (a integer, b text)")
+        connection.executemany("insert into t values (?, ?)", [(1, "x"), (2, "y")])
+    connection.close()
+    frame = manager.read_sql("select b from t where a = :a", url=f"sqlite:///{path}", params={"a": 2})
+    pd.testing.assert_frame_equal(frame, pd.DataFrame({"b": ["y"]}))

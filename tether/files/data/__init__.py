@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from tether.conf import settings
 from tether.files.data.base import BaseDataManager
+from tether.files.data.formats import FORMATS, Format
 from tether.utils import LazyProxy, import_string
 
-__all__ = ["data_manager", "get_data_manager", "BaseDataManager"]
+__all__ = ["data_manager", "get_data_manager", "BaseDataManager", "FORMATS", "Format"]
 
 
 def get_data_manager(backend: str | type[BaseDataManager] | None = None) -> BaseDataManager:

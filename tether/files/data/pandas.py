@@ -2,101 +2,120 @@
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import pandas as pd
+import pyarrow as pa
 
-from tether.exceptions import DataError, ImproperlyConfigured, StorageError
-from tether.files.data.base import BaseDataManager
-from tether.utils import install_hint
+from tether.exceptions import DataError
+from tether.files.data.base import LIBRARY_ERRORS, BaseDataManager, Reader, Writer
 
 __all__ = ["PandasDataManager"]
 
-
-def _read_csv(handle: IO[bytes], **kwargs: Any) -> pd.DataFrame:
-    return pd.read_csv(handle, **kwargs)
+Source = str | IO[bytes]
 
 
-def _write_csv(df: pd.DataFrame, handle: IO[bytes], **kwargs: Any) -> None:
+def _read_csv(source: Source, **kwargs: Any) -> pd.DataFrame:
+    return pd.read_csv(source, **kwargs)
+
+
+def _write_csv(df: pd.DataFrame, target: IO[bytes], **kwargs: Any) -> None:
     # Without the index by default, so that write() then read() gives the frame back.
     kwargs.setdefault("index", False)
-    df.to_csv(handle, **kwargs)
+    df.to_csv(target, **kwargs)
 
 
-def _read_parquet(handle: IO[bytes], **kwargs: Any) -> pd.DataFrame:
+def _read_tsv(source: Source, **kwargs: Any) -> pd.DataFrame:
+    kwargs.setdefault("sep", "\t")
+    return pd.read_csv(source, **kwargs)
+
+
+def _write_tsv(df: pd.DataFrame, target: IO[bytes], **kwargs: Any) -> None:
+    kwargs.setdefault("sep", "\t")
+    _write_csv(df, target, **kwargs)
+
+
+def _read_parquet(source: Source, **kwargs: Any) -> pd.DataFrame:
     kwargs.setdefault("engine", "pyarrow")
-    return pd.read_parquet(handle, **kwargs)
+    return pd.read_parquet(source, **kwargs)
 
 
-def _write_parquet(df: pd.DataFrame, handle: IO[bytes], **kwargs: Any) -> None:
+def _write_parquet(df: pd.DataFrame, target: IO[bytes], **kwargs: Any) -> None:
     kwargs.setdefault("engine", "pyarrow")
-    df.to_parquet(handle, **kwargs)
+    df.to_parquet(target, **kwargs)
 
 
-def _read_json(handle: IO[bytes], **kwargs: Any) -> pd.DataFrame:
-    return pd.read_json(handle, **kwargs)
+def _read_json(source: Source, **kwargs: Any) -> pd.DataFrame:
+    return pd.read_json(source, **kwargs)
 
 
-def _write_json(df: pd.DataFrame, handle: IO[bytes], **kwargs: Any) -> None:
-    df.to_json(handle, **kwargs)
+def _write_json(df: pd.DataFrame, target: IO[bytes], **kwargs: Any) -> None:
+    # ISO dates read better than epoch numbers and become pandas' default in 4.0.
+    kwargs.setdefault("date_format", "iso")
+    df.to_json(target, **kwargs)
 
 
-def _read_feather(handle: IO[bytes], **kwargs: Any) -> pd.DataFrame:
-    return pd.read_feather(handle, **kwargs)
+def _read_jsonl(source: Source, **kwargs: Any) -> pd.DataFrame:
+    kwargs.setdefault("lines", True)
+    return pd.read_json(source, **kwargs)
 
 
-def _write_feather(df: pd.DataFrame, handle: IO[bytes], **kwargs: Any) -> None:
-    df.to_feather(handle, **kwargs)
+def _write_jsonl(df: pd.DataFrame, target: IO[bytes], **kwargs: Any) -> None:
+    kwargs.setdefault("orient", "records")
+    kwargs.setdefault("lines", True)
+    _write_json(df, target, **kwargs)
 
 
-@dataclass(frozen=True)
-class _Format:
-    name: str
-    read: Callable[..., pd.DataFrame]
-    write: Callable[..., None]
+def _read_feather(source: Source, **kwargs: Any) -> pd.DataFrame:
+    return pd.read_feather(source, **kwargs)
 
 
-_CSV = _Format("csv", _read_csv, _write_csv)
-_PARQUET = _Format("parquet", _read_parquet, _write_parquet)
-_FORMATS: dict[str, _Format] = {
-    ".csv": _CSV,
-    ".txt": _CSV,
-    ".parquet": _PARQUET,
-    ".pq": _PARQUET,
-    ".json": _Format("json", _read_json, _write_json),
-    ".feather": _Format("feather", _read_feather, _write_feather),
-}
+def _write_feather(df: pd.DataFrame, target: IO[bytes], **kwargs: Any) -> None:
+    df.to_feather(target, **kwargs)
 
-# What a reader or writer raises for data it cannot handle; storage errors are
-# let through as they are.
-_FORMAT_ERRORS = (ValueError, TypeError, KeyError, OSError, ImportError)
+
+def _read_pickle(source: Source, **kwargs: Any) -> Any:
+    return pd.read_pickle(source, **kwargs)
+
+
+def _write_pickle(df: pd.DataFrame, target: IO[bytes], **kwargs: Any) -> None:
+    df.to_pickle(target, **kwargs)
 
 
 class PandasDataManager(BaseDataManager):
     """Reads and writes pandas DataFrames.
 
-    The extension picks the format: `.csv` and `.txt` (CSV, written without the
-    index unless `index=True` is passed), `.parquet` and `.pq` (pyarrow; the
-    index is kept), `.json` and `.feather`. Extra keyword arguments go to the
-    pandas reader or writer (`pd.read_csv`, `DataFrame.to_parquet`, ...).
+    The extension picks the format (see `tether.files.data.formats` for what
+    each keeps): `.csv`, `.txt` and `.tsv` (written without the index unless
+    `index=True` is passed), `.parquet` and `.pq` (pyarrow; the index and
+    dtypes are kept), `.json` (pandas' default orient, `columns`), `.jsonl` and
+    `.ndjson` (records, one per line), `.feather` and `.arrow` (the index and
+    dtypes are kept), and `.pkl` and `.pickle` when ALLOW_PICKLE is true.
+    Extra keyword arguments go to the pandas reader or writer (`pd.read_csv`,
+    `DataFrame.to_parquet`, ...); `read_sql` uses `pd.read_sql_query`.
     """
 
-    formats: dict[str, _Format] = _FORMATS
-
-    def _format(self, key: str) -> _Format:
-        extension = posixpath.splitext(key)[1].lower()
-        try:
-            return self.formats[extension]
-        except KeyError:
-            supported = ", ".join(sorted(self.formats))
-            shown = extension or "no extension"
-            raise DataError(
-                f"cannot handle {key!r}: {type(self).__name__} does not support {shown};"
-                f" use one of {supported}"
-            ) from None
+    readers: ClassVar[dict[str, Reader]] = {
+        "csv": _read_csv,
+        "tsv": _read_tsv,
+        "parquet": _read_parquet,
+        "json": _read_json,
+        "jsonl": _read_jsonl,
+        "feather": _read_feather,
+        "pickle": _read_pickle,
+    }
+    writers: ClassVar[dict[str, Writer]] = {
+        "csv": _write_csv,
+        "tsv": _write_tsv,
+        "parquet": _write_parquet,
+        "json": _write_json,
+        "jsonl": _write_jsonl,
+        "feather": _write_feather,
+        "pickle": _write_pickle,
+    }
+    # pyarrow reads a local path with its own I/O threads, bypassing the GIL.
+    path_formats: ClassVar[frozenset[str]] = frozenset({"parquet", "feather"})
+    errors: ClassVar[tuple[type[BaseException], ...]] = (*LIBRARY_ERRORS, pa.ArrowException)
 
     def read(self, path: str, root: bool = False, **kwargs: Any) -> pd.DataFrame:
         """Read the DataFrame at `path`.
@@ -110,15 +129,7 @@ class PandasDataManager(BaseDataManager):
             StorageNotFoundError: there is no such file.
             DataError: the extension is not supported or the file cannot be parsed.
         """
-        key = self.resolve(path, root)
-        fmt = self._format(key)
-        with self.storage.open(key, "rb") as handle:
-            try:
-                return fmt.read(handle, **kwargs)
-            except StorageError:
-                raise
-            except _FORMAT_ERRORS as exc:
-                raise DataError(f"cannot read {key!r} as {fmt.name}: {exc}") from exc
+        return super().read(path, root, **kwargs)
 
     def write(self, path: str, df: pd.DataFrame, root: bool = False, **kwargs: Any) -> None:
         """Write `df` to `path`, atomically: on any error the file is left as it was.
@@ -133,54 +144,30 @@ class PandasDataManager(BaseDataManager):
             DataError: the extension is not supported, `df` is not a DataFrame, or
                 it cannot be written in this format.
         """
-        key = self.resolve(path, root)
-        fmt = self._format(key)
-        if not isinstance(df, pd.DataFrame):
-            raise DataError(
-                f"cannot write {type(df).__name__} to {key!r}: give a pandas DataFrame"
-                " (a Series converts with .to_frame())"
-            )
-        try:
-            with self.storage.open(key, "wb") as handle:
-                fmt.write(df, handle, **kwargs)
-        except StorageError:
-            raise
-        except _FORMAT_ERRORS as exc:
-            raise DataError(f"cannot write {key!r} as {fmt.name}: {exc}") from exc
+        super().write(path, df, root, **kwargs)
 
-    def read_sql(self, sql: str, url: str | None = None, **kwargs: Any) -> pd.DataFrame:
-        """Read the result of the query `sql` from the database at `url`.
-
-        Args:
-            sql: the query.
-            url: a database URL; `sqlite:///path` needs nothing more, other URLs
-                need SQLAlchemy.
-            **kwargs: passed to `pd.read_sql_query`.
+    def _check_frame(self, df: Any, key: str) -> None:
+        """Make sure `df` is a pandas DataFrame.
 
         Raises:
-            DataError: no URL was given, or the query failed.
-            ImproperlyConfigured: the URL needs SQLAlchemy, which is not installed.
+            DataError: it is not; the message says how to convert it.
         """
-        if not url:
-            raise DataError(
-                "read_sql needs the database URL; pass url='sqlite:///path.db' or similar"
+        if isinstance(df, pd.DataFrame):
+            return
+        if isinstance(df, pd.Series):
+            hint = "a Series converts with .to_frame()"
+        elif type(df).__module__.split(".")[0] == "polars":
+            hint = (
+                "a polars DataFrame converts with .to_pandas(), or set DATA_BACKEND to"
+                " PolarsDataManager"
             )
-        if url.startswith("sqlite:///"):
-            import sqlite3
-
-            connection: Any = sqlite3.connect(url[len("sqlite:///") :])
         else:
-            try:
-                import sqlalchemy
-            except ImportError as exc:
-                raise ImproperlyConfigured(
-                    f"read_sql from {url.split('://')[0]}:// needs SQLAlchemy; run"
-                    f" {install_hint('sqlalchemy')}"
-                ) from exc
-            connection = sqlalchemy.create_engine(url).connect()
-        try:
-            return pd.read_sql_query(sql, connection, **kwargs)
-        except Exception as exc:
-            raise DataError(f"read_sql failed: {type(exc).__name__}: {exc}") from exc
-        finally:
-            connection.close()
+            hint = "build one with pd.DataFrame(...)"
+        raise DataError(
+            f"cannot write {type(df).__name__} to {key!r}: give a pandas DataFrame ({hint})"
+        )
+
+    def _read_query(
+        self, query: Any, connection: Any, params: dict[str, Any], **kwargs: Any
+    ) -> pd.DataFrame:
+        return pd.read_sql_query(query, connection, params=params or None, **kwargs)
