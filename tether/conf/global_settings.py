@@ -36,6 +36,18 @@ STORAGE_ROOT = None
 # Extra keyword arguments for the storage's filesystem (fsspec options).
 STORAGE_OPTIONS = {}
 
+# How many files `storage.upload` and `storage.download` copy at once (threads,
+# or concurrent requests on S3 and GCS).
+STORAGE_CONCURRENCY = 16
+
+# Remote storage (S3, GCS): seconds to wait for the service to accept a
+# connection, seconds to wait for an answer once connected, and attempts per
+# request (the first try included) before the error is raised. A service that
+# does not answer fails in about MAX_ATTEMPTS * (CONNECT + READ) seconds.
+STORAGE_CONNECT_TIMEOUT = 5
+STORAGE_READ_TIMEOUT = 60
+STORAGE_MAX_ATTEMPTS = 3
+
 # Dotted path of the data manager behind `data_manager`.
 DATA_BACKEND = "tether.files.data.pandas.PandasDataManager"
 
@@ -84,8 +96,10 @@ SECRET_KEYS = ["SECRET", "PASSWORD", "TOKEN", "CREDENTIAL", "PRIVATE_KEY", "ACCE
 
 # --- cloud storage -----------------------------------------------------------------
 
-# S3: endpoint (None: AWS), region, bucket, and credentials (None: boto's usual
-# lookup: environment, ~/.aws, instance role).
+# S3: endpoint (None: the environment variable AWS_ENDPOINT_URL if set, else
+# AWS), region, bucket, and credentials (None: boto's usual lookup: environment,
+# ~/.aws, instance role). With STORAGE_BACKEND = "tether.files.storages.s3.S3Storage",
+# a STORAGE_ROOT that is not an s3:// URL is a prefix in AWS_STORAGE_BUCKET_NAME.
 AWS_S3_ENDPOINT_URL = None
 AWS_S3_REGION_NAME = None
 AWS_STORAGE_BUCKET_NAME = None
@@ -93,10 +107,17 @@ AWS_ACCESS_KEY_ID = None
 AWS_SECRET_ACCESS_KEY = None
 
 # Google Cloud Storage: bucket, project, and credentials (None: the default
-# application credentials).
+# application credentials). With STORAGE_BACKEND =
+# "tether.files.storages.google.GoogleStorage", a STORAGE_ROOT that is not a gs://
+# URL is a prefix in GOOGLE_GCS_BUCKET.
 GOOGLE_GCS_BUCKET = None
 GOOGLE_CLOUD_PROJECT = None
 GOOGLE_APPLICATION_CREDENTIALS = None
+
+# GCS endpoint, e.g. an emulator's http://127.0.0.1:9023. None: the environment
+# variable STORAGE_EMULATOR_HOST if set, else Google's. With an emulator and no
+# credentials, requests are anonymous.
+GOOGLE_GCS_ENDPOINT_URL = None
 
 # --- airflow -----------------------------------------------------------------------
 

@@ -1,4 +1,10 @@
-"""Helpers for testing tether projects: settings overrides and pytest fixtures."""
+"""Helpers for testing tether projects and storages.
+
+`override_settings` here; pytest fixtures in `tether.testing.fixtures` (a
+pytest plugin: isolated settings, memory storage, S3 and GCS servers on
+127.0.0.1); the storage conformance suite in `tether.testing.storage`; the
+servers themselves in `tether.testing.servers`.
+"""
 
 from __future__ import annotations
 

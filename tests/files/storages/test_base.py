@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from pathlib import PurePosixPath
 
@@ -11,9 +12,10 @@ import pytest
 from tether.exceptions import StorageError
 from tether.files.storages import BaseStorage, StoragePathError, normalize_path
 from tether.files.storages._atomic import AtomicTextWriter, AtomicWriter, is_temp_name, temp_name
+from tether.files.storages._transfer import run_concurrently, write_local
 from tether.files.storages.memory import MemoryStorage
 
-from ..storage_suite import StorageSuite
+from tether.testing.storage import StorageConformance
 
 
 @pytest.mark.parametrize(
@@ -100,8 +102,88 @@ class DerivedOnly(MemoryStorage):
     relpath = BaseStorage.relpath
 
 
-class TestDerivedAPI(StorageSuite):
+class TestDerivedAPI(StorageConformance):
+    holds_files_in_memory = True
+
     @pytest.fixture
     def make_storage(self):
         name = f"derived-{uuid.uuid4().hex}"
         return lambda prefix: DerivedOnly(f"memory://{name}/{prefix}")
+
+
+class FailingReads(MemoryStorage):
+    """Reads of `broken*` files fail after the first chunk."""
+
+    def _open_read(self, key: str):
+        handle = super()._open_read(key)
+        if not key.rpartition("/")[2].startswith("broken"):
+            return handle
+
+        class Broken(io.BytesIO):
+            def read(self, size: int = -1) -> bytes:
+                if self.tell():
+                    raise OSError(5, "Input/output error")
+                return super().read(size)
+
+        return Broken(handle.read())
+
+
+def test_a_failed_download_leaves_no_partial_file(tmp_path) -> None:
+    storage = FailingReads()
+    storage.touch("run/a-good.bin", b"g" * (storage.chunk_size * 2))
+    storage.touch("run/broken.bin", b"b" * (storage.chunk_size * 2))
+    with pytest.raises(StorageError, match="Input/output error"):
+        storage.download("run", tmp_path / "out", concurrency=1)
+    left = sorted(path.name for path in (tmp_path / "out").iterdir())
+    assert left == ["a-good.bin"]
+    assert (tmp_path / "out" / "a-good.bin").read_bytes() == b"g" * (storage.chunk_size * 2)
+
+
+def test_a_failed_upload_publishes_complete_files_only(tmp_path, monkeypatch) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("a.bin", "b.bin", "c.bin"):
+        (source / name).write_bytes(name.encode() * 1000)
+    storage = MemoryStorage()
+    original = storage._put_file
+
+    def put(local: str, key: str) -> None:
+        if key.endswith("b.bin"):
+            raise PermissionError(13, "Permission denied", local)
+        original(local, key)
+
+    monkeypatch.setattr(storage, "_put_file", put)
+    with pytest.raises(StorageError, match="Permission denied"):
+        storage.upload(source, "up", concurrency=1)
+    assert storage.find() == ["up/a.bin"]
+    assert storage.read("up/a.bin") == b"a.bin" * 1000
+
+
+def test_run_concurrently_stops_at_the_first_error() -> None:
+    started: list[str] = []
+
+    def work(name: str, _: str) -> None:
+        started.append(name)
+        if name == "1":
+            raise KeyError(name)
+        time.sleep(0.01)
+
+    with pytest.raises(KeyError):
+        run_concurrently(work, [(str(n), "") for n in range(200)], 2)
+    assert len(started) < 200
+
+
+def test_write_local_replaces_only_on_success(tmp_path) -> None:
+    target = tmp_path / "file.txt"
+    target.write_text("old")
+
+    def fail(temp: str) -> None:
+        with open(temp, "w") as handle:
+            handle.write("half")
+        raise KeyError
+
+    with pytest.raises(KeyError):
+        write_local(str(target), fail)
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+    write_local(str(target), lambda temp: open(temp, "w").close())
+    assert target.read_text() == ""

@@ -5,18 +5,22 @@ from __future__ import annotations
 import importlib.util
 import pickle
 import re
+import sys
 import uuid
 
 import fsspec
+from fsspec.registry import _registry
 import pytest
 
 from tether.exceptions import ImproperlyConfigured
 from tether.files.storages.fsspec import FsspecStorage
 
-from ..storage_suite import StorageSuite
+from tether.testing.storage import StorageConformance
 
 
-class TestFsspecMemory(StorageSuite):
+class TestFsspecMemory(StorageConformance):
+    holds_files_in_memory = True
+
     @pytest.fixture
     def make_storage(self):
         name = f"suite-{uuid.uuid4().hex}"
@@ -26,7 +30,7 @@ class TestFsspecMemory(StorageSuite):
             memory.rm(f"/{name}", recursive=True)
 
 
-class TestFsspecLocal(StorageSuite):
+class TestFsspecLocal(StorageConformance):
     @pytest.fixture
     def make_storage(self, tmp_path):
         return lambda prefix: FsspecStorage(f"file://{tmp_path}/{prefix}")
@@ -57,9 +61,9 @@ def test_pickles_for_other_processes(tmp_path) -> None:
     ("url", "module", "extra"),
     [("s3://bucket/prefix", "s3fs", "tether[s3]"), ("gs://bucket/prefix", "gcsfs", "tether[gcs]")],
 )
-def test_a_missing_driver_names_the_extra(url: str, module: str, extra: str) -> None:
-    if importlib.util.find_spec(module) is not None:
-        pytest.skip(f"{module} is installed")
+def test_a_missing_driver_names_the_extra(url: str, module: str, extra: str, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, module, None)
+    monkeypatch.delitem(_registry, url.partition(":")[0], raising=False)
     with pytest.raises(ImproperlyConfigured, match=rf"{module}.*pip install '{re.escape(extra)}'"):
         FsspecStorage(url)
 
@@ -67,3 +71,24 @@ def test_a_missing_driver_names_the_extra(url: str, module: str, extra: str) -> 
 def test_an_unknown_protocol() -> None:
     with pytest.raises(ImproperlyConfigured, match="'nope'"):
         FsspecStorage("nope://x/y")
+
+
+def test_an_unknown_scheme_suggests_close_ones() -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"unknown URL scheme 's4' \(did you mean s3://") as info:
+        FsspecStorage("s4://bucket/x")
+    assert "fsspec.available_protocols()" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_known_scheme_without_its_driver_names_the_package() -> None:
+    if importlib.util.find_spec("adlfs") is not None:
+        pytest.skip("adlfs is installed")
+    with pytest.raises(ImproperlyConfigured, match=r"needs the adlfs package for abfs://; run pip install 'adlfs'"):
+        FsspecStorage("abfs://container/x")
+
+
+def test_names_with_glob_characters_move_and_remove_literally(tmp_path) -> None:
+    storage = FsspecStorage(f"memory://{uuid.uuid4().hex}")
+    storage.touch("a[1]/b?.txt", b"1")
+    storage.touch("a1/keep.txt", b"2")
+    storage.rm("a[1]", recursive=True)
+    assert storage.find() == ["a1/keep.txt"]

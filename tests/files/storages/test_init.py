@@ -13,8 +13,10 @@ from tether.conf import settings
 from tether.exceptions import ImproperlyConfigured
 from tether.files.storages import (
     FSSPEC_BACKEND,
+    GOOGLE_BACKEND,
     LOCAL_BACKEND,
     MEMORY_BACKEND,
+    S3_BACKEND,
     backend_for_root,
     default_storage,
     get_storage,
@@ -33,8 +35,10 @@ from tether.files.storages.memory import MemoryStorage
         ("file:///srv/data", LOCAL_BACKEND),
         ("memory://scratch", MEMORY_BACKEND),
         ("MEMORY://", MEMORY_BACKEND),
-        ("s3://bucket/prefix", FSSPEC_BACKEND),
-        ("gs://bucket", FSSPEC_BACKEND),
+        ("s3://bucket/prefix", S3_BACKEND),
+        ("S3A://bucket", S3_BACKEND),
+        ("gs://bucket", GOOGLE_BACKEND),
+        ("gcs://bucket/x", GOOGLE_BACKEND),
         ("abfs://container/x", FSSPEC_BACKEND),
     ],
 )

@@ -10,10 +10,10 @@ import pytest
 from tether.exceptions import ImproperlyConfigured
 from tether.files.storages.local import LocalStorage
 
-from ..storage_suite import StorageSuite
+from tether.testing.storage import StorageConformance
 
 
-class TestLocalStorage(StorageSuite):
+class TestLocalStorage(StorageConformance):
     @pytest.fixture
     def make_storage(self, tmp_path):
         return lambda prefix: LocalStorage(os.path.join(tmp_path, prefix) if prefix else tmp_path)

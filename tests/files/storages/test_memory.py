@@ -10,10 +10,12 @@ import pytest
 from tether.exceptions import ImproperlyConfigured
 from tether.files.storages.memory import MemoryStorage
 
-from ..storage_suite import StorageSuite
+from tether.testing.storage import StorageConformance
 
 
-class TestMemoryStorage(StorageSuite):
+class TestMemoryStorage(StorageConformance):
+    holds_files_in_memory = True
+
     @pytest.fixture
     def make_storage(self):
         name = f"suite-{uuid.uuid4().hex}"

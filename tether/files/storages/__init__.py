@@ -7,14 +7,18 @@ import re
 from typing import Any
 
 from tether.conf import settings
-from tether.files.storages.base import (
-    BaseStorage,
+from tether.files.storages.base import BaseStorage
+from tether.files.storages.errors import (
+    StorageBucketNotFoundError,
+    StorageConnectionError,
     StorageError,
     StorageExistsError,
     StorageIsADirectoryError,
     StorageNotADirectoryError,
     StorageNotFoundError,
     StoragePathError,
+    StoragePermissionError,
+    StorageTimeoutError,
 )
 from tether.files.storages.paths import normalize_path, run_path
 from tether.utils import LazyProxy, import_string
@@ -30,6 +34,10 @@ __all__ = [
     "StorageNotADirectoryError",
     "StorageNotFoundError",
     "StoragePathError",
+    "StoragePermissionError",
+    "StorageConnectionError",
+    "StorageTimeoutError",
+    "StorageBucketNotFoundError",
     "normalize_path",
     "run_path",
 ]
@@ -37,6 +45,19 @@ __all__ = [
 LOCAL_BACKEND = "tether.files.storages.local.LocalStorage"
 MEMORY_BACKEND = "tether.files.storages.memory.MemoryStorage"
 FSSPEC_BACKEND = "tether.files.storages.fsspec.FsspecStorage"
+S3_BACKEND = "tether.files.storages.s3.S3Storage"
+GOOGLE_BACKEND = "tether.files.storages.google.GoogleStorage"
+
+# URL schemes with a storage of their own; any other goes to fsspec.
+_BACKENDS = {
+    "file": LOCAL_BACKEND,
+    "local": LOCAL_BACKEND,
+    "memory": MEMORY_BACKEND,
+    "s3": S3_BACKEND,
+    "s3a": S3_BACKEND,
+    "gs": GOOGLE_BACKEND,
+    "gcs": GOOGLE_BACKEND,
+}
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
@@ -45,15 +66,12 @@ def backend_for_root(root: str | os.PathLike[str]) -> str:
     """The dotted path of the storage class for `root`, chosen by its URL scheme.
 
     A plain path or a `file://` URL is local storage, `memory://` is memory
-    storage, and any other URL (`s3://`, `gs://`, ...) goes to fsspec.
+    storage, `s3://` is S3 storage, `gs://` is Google Cloud Storage, and any
+    other URL (`abfs://`, `ftp://`, ...) goes to fsspec.
     """
     match = _SCHEME.match(os.fspath(root))
     scheme = match.group(1).lower() if match else "file"
-    if scheme in ("file", "local"):
-        return LOCAL_BACKEND
-    if scheme == "memory":
-        return MEMORY_BACKEND
-    return FSSPEC_BACKEND
+    return _BACKENDS.get(scheme, FSSPEC_BACKEND)
 
 
 def get_storage(

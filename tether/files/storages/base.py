@@ -13,13 +13,23 @@ import os
 from collections.abc import Iterator
 from typing import IO, Any, Literal, cast
 
-from tether.exceptions import StorageError, StoragePathError
 from tether.files.storages._atomic import (
     CHUNK_SIZE,
     AtomicTextWriter,
     AtomicWriter,
     copy_stream,
     is_temp_name,
+)
+from tether.files.storages._transfer import TransferMixin
+from tether.files.storages.errors import (
+    StorageError,
+    StorageExistsError,
+    StorageIsADirectoryError,
+    StorageNotADirectoryError,
+    StorageNotFoundError,
+    StoragePathError,
+    check_destination,
+    translate_os_errors,
 )
 from tether.files.storages.paths import join_key, normalize_path, run_path, split_key
 
@@ -40,30 +50,14 @@ _MODES = {"r", "rb", "w", "wb", "a", "ab"}
 _BYTES = bytes | bytearray | memoryview
 
 
-class StorageNotFoundError(StorageError, FileNotFoundError):
-    """A file or directory does not exist in the storage."""
-
-
-class StorageExistsError(StorageError, FileExistsError):
-    """A path already exists where the operation needs it not to."""
-
-
-class StorageIsADirectoryError(StorageError, IsADirectoryError):
-    """A path is a directory where the operation needs a file."""
-
-
-class StorageNotADirectoryError(StorageError, NotADirectoryError):
-    """A path (or one of its parents) is a file where a directory is needed."""
-
-
-class BaseStorage(abc.ABC):
+class BaseStorage(TransferMixin, abc.ABC):
     """A tree of files under `root`, read and written as streams.
 
     A backend implements `_kind`, `_open_read`, `_open_write`, `_list`,
     `_remove`, `_makedir` and `abspath`, all on normalized keys; everything
     else (text modes, append, copies of directories, walking, errors) is built
-    here. Backends override `_copy_file`, `find` or `relpath` when they can do
-    better.
+    here. Backends override `_copy_file`, `find`, `relpath` or the transfer
+    hooks (`_put_files`, `_get_files`) when they can do better.
 
     Attributes:
         root: where the storage lives: a folder or a URL.
@@ -122,6 +116,14 @@ class BaseStorage(abc.ABC):
         """Copy file `src` to `dest` atomically; the default streams through this process."""
         with self._open_read(src) as source, self._open_write(dest) as target:
             copy_stream(source, target, self.chunk_size)
+
+    def _copy_directory(self, src: str, dest: str) -> None:
+        """Copy directory `src` into `dest` (which may exist), file by file with `_copy_file`."""
+        for folder, _, files in self.walk(src):
+            copy_folder = join_key(dest, folder[len(src) + 1 :])
+            self._makedir(copy_folder)
+            for name in files:
+                self._copy_file(join_key(folder, name), join_key(copy_folder, name))
 
     def local_path(self, path: str = "") -> str | None:
         """The path of `path` on this machine's filesystem, or None if the storage is remote."""
@@ -268,26 +270,12 @@ class BaseStorage(abc.ABC):
             raise StorageNotFoundError(f"cannot copy {source!r}: it does not exist in {self.root}")
         if target == source or source == "" or target.startswith(source + "/"):
             raise StoragePathError(f"cannot copy {source!r} to {target!r}, which is inside it")
-        target_kind = self._kind(target)
-        if target_kind is not None and not overwrite:
-            raise StorageExistsError(
-                f"cannot copy {source!r} to {target!r}: it exists; pass overwrite=True to"
-                " replace it"
-            )
-        if target_kind is not None and target_kind != kind:
-            error: type[StorageError] = StorageNotADirectoryError
-            if target_kind == "directory":
-                error = StorageIsADirectoryError
-            raise error(f"cannot copy the {kind} {source!r} over the {target_kind} {target!r}")
+        check_destination("copy", source, kind, target, self._kind(target), overwrite)
         with self._guard(target, "copy to"):
             if kind == "file":
                 self._copy_file(source, target)
-                return
-            for folder, _, files in self.walk(source):
-                copy_folder = join_key(target, folder[len(source) + 1 :])
-                self._makedir(copy_folder)
-                for name in files:
-                    self._copy_file(join_key(folder, name), join_key(copy_folder, name))
+            else:
+                self._copy_directory(source, target)
 
     def ls(self, path: str = "") -> tuple[list[str], list[str]]:
         """The names of the files and of the directories directly in `path`, each sorted.
@@ -403,23 +391,6 @@ class BaseStorage(abc.ABC):
                 ) from None
             raise
 
-    @contextlib.contextmanager
-    def _guard(self, key: str, action: str) -> Iterator[None]:
+    def _guard(self, key: str, action: str) -> contextlib.AbstractContextManager[None]:
         """Turn the backend's OSErrors into StorageErrors that name `key`."""
-        try:
-            yield
-        except StorageError:
-            raise
-        except FileNotFoundError as exc:
-            raise StorageNotFoundError(
-                f"cannot {action} {key!r}: it does not exist in {self.root}"
-            ) from exc
-        except IsADirectoryError as exc:
-            raise StorageIsADirectoryError(f"cannot {action} {key!r}: it is a directory") from exc
-        except (NotADirectoryError, FileExistsError) as exc:
-            raise StorageNotADirectoryError(
-                f"cannot {action} {key!r}: a file is in the way of one of its parent directories"
-            ) from exc
-        except OSError as exc:
-            raise StorageError(f"cannot {action} {key!r} in {self.root}: {exc}") from exc
-
+        return translate_os_errors(key, action, self.root)

@@ -6,6 +6,7 @@ The generic behaviour of remote storages lives here; `S3Storage` and
 
 from __future__ import annotations
 
+import difflib
 import errno
 import io
 import os
@@ -54,14 +55,22 @@ def filesystem_for(url: str, **options: Any) -> tuple[AbstractFileSystem, str]:
     except ValueError as exc:
         if protocol in known_implementations:
             raise ImproperlyConfigured(f"storage at {url!r} is misconfigured: {exc}") from exc
+        close = difflib.get_close_matches(protocol, list(known_implementations), n=3, cutoff=0.5)
+        suggestion = f" (did you mean {' or '.join(f'{name}://' for name in close)}?)" if close else ""
         raise ImproperlyConfigured(
-            f"storage at {url!r}: no fsspec driver knows the protocol {protocol!r}; use a"
-            " local path, file://, memory://, s3:// or gs://, or install its fsspec driver"
+            f"storage at {url!r}: unknown URL scheme {protocol!r}{suggestion}; use a local path,"
+            " file://, memory://, s3://, gs://, or a scheme of fsspec.available_protocols()"
+            " with its driver installed"
         ) from exc
     except TypeError as exc:
         raise ImproperlyConfigured(
             f"storage at {url!r} rejected its options ({exc}); fix STORAGE_OPTIONS"
         ) from exc
+
+
+def has_magic(path: str) -> bool:
+    """Whether fsspec's path expansion (rm, mv, copy) would read `path` as a glob."""
+    return any(char in path for char in "*?[")
 
 
 def _protocols(fs: AbstractFileSystem) -> tuple[str, ...]:
@@ -121,8 +130,21 @@ class FsspecStorage(BaseStorage):
         return handle
 
     def _make_parents(self, key: str) -> None:
-        """Create the folders above `key`, for filesystems that have real folders."""
+        """Create the folders above `key`, for filesystems that have real folders.
+
+        Raises:
+            NotADirectoryError: the nearest existing folder above `key` is a file
+                (some filesystems, such as fsspec's memory one, would allow it).
+        """
         parent, _ = split_key(key)
+        above = parent
+        while above:
+            kind = self._kind(above)
+            if kind == "file":
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), key)
+            if kind == "directory":
+                break
+            above, _ = split_key(above)
         self.fs.makedirs(self._full(parent), exist_ok=True)
 
     def _temp_key(self, key: str) -> str:
@@ -139,13 +161,23 @@ class FsspecStorage(BaseStorage):
 
         def commit() -> None:
             raw.close()
-            self.fs.mv(temp, full)
+            self._move(temp, full)
 
         def discard() -> None:
             raw.close()
             self._rm_quietly(temp)
 
         return AtomicWriter(raw, commit, discard, key)
+
+    def _move(self, src: str, dest: str) -> None:
+        """Move one file; fsspec's generic `mv` would read `*?[` in names as globs."""
+        from fsspec.implementations.local import LocalFileSystem
+
+        if isinstance(self.fs, LocalFileSystem):
+            self.fs.mv(src, dest)  # a rename, atomic on one filesystem
+        else:
+            self.fs.cp_file(src, dest)
+            self.fs.rm_file(src)
 
     def _rm_quietly(self, full: str) -> None:
         try:
@@ -163,10 +195,23 @@ class FsspecStorage(BaseStorage):
         return files, dirs
 
     def _remove(self, key: str, kind: Kind) -> None:
-        if kind == "directory":
-            self.fs.rm(self._full(key), recursive=True)
+        full = self._full(key)
+        if kind == "file":
+            self.fs.rm_file(full)
+        elif not has_magic(full):
+            self.fs.rm(full, recursive=True)
         else:
-            self.fs.rm_file(self._full(key))
+            # fsspec's rm reads `*?[` in the folder's name as globs: remove one by one.
+            found = self.fs.find(full, withdirs=True, detail=True)
+            folders = [full] + [name for name, info in found.items() if info["type"] == "directory"]
+            for name, info in found.items():
+                if info["type"] != "directory":
+                    self.fs.rm_file(name)
+            for folder in sorted(folders, key=len, reverse=True):
+                try:
+                    self.fs.rmdir(folder)
+                except (OSError, NotImplementedError):
+                    pass
 
     def _makedir(self, key: str) -> None:
         self.fs.makedirs(self._full(key), exist_ok=True)
@@ -179,7 +224,7 @@ class FsspecStorage(BaseStorage):
         temp = self._full(self._temp_key(dest))
         try:
             self.fs.cp_file(self._full(src), temp)
-            self.fs.mv(temp, full)
+            self._move(temp, full)
         except BaseException:
             self._rm_quietly(temp)
             raise

@@ -11,7 +11,7 @@ import os
 from tether.conf import default_context
 from tether.exceptions import StoragePathError
 
-__all__ = ["normalize_path", "run_path", "join_key", "split_key"]
+__all__ = ["normalize_path", "run_path", "join_key", "split_key", "parent_keys"]
 
 
 def normalize_path(path: str | os.PathLike[str], within: str = "the storage root") -> str:
@@ -70,3 +70,9 @@ def split_key(key: str) -> tuple[str, str]:
     """`a/b/c` -> (`a/b`, `c`); `c` -> (``, `c`)."""
     parent, _, name = key.rpartition("/")
     return parent, name
+
+
+def parent_keys(key: str) -> list[str]:
+    """The folders above `key`, outermost first: `a/b/c` -> [`a`, `a/b`]."""
+    parts = key.split("/")
+    return ["/".join(parts[:end]) for end in range(1, len(parts))]
