@@ -3,7 +3,8 @@
 `default_catalog` is the catalog `CATALOG_URL` names, rebuilt when settings
 change; `open_catalog(url)` opens any other. The schema also holds the tables
 of data bundles (contexts, bundles, files, blobs, tags, params, lineage), which
-`tether.bundles` fills.
+`tether.bundles` fills through `Catalog.bundles` (`bundle_index.BundleIndex`) and
+`Catalog.rebuild_bundles` re-creates from the bundle manifests in storage.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 
 from tether.catalog.base import Catalog, RunLike, TaskLike
+from tether.catalog.bundle_records import BundleEntry, ContextEntry, FileEntry, LineageRecord
 from tether.catalog.errors import (
     AmbiguousRunError,
     CatalogBusyError,
@@ -42,6 +44,10 @@ __all__ = [
     "RunLike",
     "TaskLike",
     "metrics_from_manifest",
+    "BundleEntry",
+    "ContextEntry",
+    "FileEntry",
+    "LineageRecord",
     "CatalogError",
     "CatalogConfigError",
     "CatalogBusyError",

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from tether.catalog.records import Metric, RebuildReport, RunEntry, TaskEntry
 
 if TYPE_CHECKING:
+    from tether.catalog.bundle_index import BundleIndex
+    from tether.catalog.bundle_rebuild import BundleRebuildReport
     from tether.files.storages import BaseStorage
 
 __all__ = ["Catalog", "RunLike", "TaskLike"]
@@ -178,6 +180,36 @@ class Catalog(abc.ABC):
         Raises:
             CatalogError: the catalog cannot be written.
         """
+
+    # --- bundles -------------------------------------------------------------------------
+
+    @property
+    def bundles(self) -> BundleIndex:
+        """The index of data bundles (contexts, bundles, tags, files, lineage) that `tether.bundles` fills.
+
+        Raises:
+            CatalogError: this catalog does not index bundles.
+        """
+        from tether.catalog.errors import CatalogError
+
+        raise CatalogError(
+            f"{type(self).__name__} does not index data bundles; use an SQLite catalog"
+            " (CATALOG_URL = 'sqlite:///...')"
+        )
+
+    def rebuild_bundles(self, storage: BaseStorage) -> BundleRebuildReport:
+        """Re-create the index of data contexts and bundles from the manifests in `storage`.
+
+        Reads every `bundles/contexts/<context>/bundles/<name>/<uuid>.json` (and
+        the commit flags beside them) and replaces the recorded contexts and
+        bundles with what it found, atomically. Runs are left as they are.
+
+        Raises:
+            CatalogError: the catalog cannot be written or does not index bundles.
+        """
+        from tether.catalog.bundle_rebuild import rebuild_bundles
+
+        return rebuild_bundles(self, storage)  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Release connections; the catalog reopens on next use."""

@@ -29,6 +29,7 @@ from tether.catalog.records import (
 from tether.catalog.schema import MIGRATIONS, Migration, schema_version
 
 if TYPE_CHECKING:
+    from tether.catalog.bundle_index import BundleIndex
     from tether.files.storages import BaseStorage
 
 __all__ = ["SQLiteCatalog"]
@@ -221,6 +222,16 @@ class SQLiteCatalog(Catalog):
         self.path = os.path.abspath(os.fspath(path))
         self.url = url or f"sqlite:///{self.path}"
         self.database = Database(self.path, timeout=timeout, migrations=migrations)
+        self._bundles: BundleIndex | None = None
+
+    @property
+    def bundles(self) -> BundleIndex:
+        """The index of data bundles in this catalog's file."""
+        if self._bundles is None:
+            from tether.catalog.bundle_index import BundleIndex
+
+            self._bundles = BundleIndex(self.database)
+        return self._bundles
 
     @property
     def schema_version(self) -> int:

@@ -1,0 +1,50 @@
+"""Factories for bundle tests: an isolated project with a data context, and DataFrames."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tether.bundles as api
+from tether.bundles.store import current_store
+from tether.conf import settings
+
+
+@pytest.fixture
+def project(tether_settings: object, tmp_path: Path) -> Iterator[Path]:
+    """An isolated project (BASE_DIR = tmp_path, local storage under data/); yields BASE_DIR."""
+    yield tmp_path
+
+
+@pytest.fixture
+def ctx(project: Path) -> str:
+    """A fresh data context named `test`."""
+    api.context("test")
+    return "test"
+
+
+@pytest.fixture
+def store(project: Path):
+    """The bundle store of the project's settings."""
+    return current_store()
+
+
+@pytest.fixture
+def allow_pickle(project: Path) -> Iterator[None]:
+    """Settings with ALLOW_PICKLE = True."""
+    with settings.override(ALLOW_PICKLE=True):
+        yield
+
+
+@pytest.fixture
+def make_frame() -> Callable[..., pd.DataFrame]:
+    """`make_frame(rows=100, seed=0)` -> a rows x 3 float DataFrame with columns a, b, c."""
+
+    def make(rows: int = 100, seed: int = 0) -> pd.DataFrame:
+        return pd.DataFrame(np.random.default_rng(seed).random((rows, 3)), columns=list("abc"))
+
+    return make

@@ -1,0 +1,121 @@
+"""Re-creating the bundle index from the manifests in storage.
+
+Storage holds, under `bundles/contexts/<context>/`, a `context.json` per data
+context and, under `bundles/<name>/`, one `<uuid>.json` manifest per closed
+bundle with, beside it, `<uuid>.committed` if it was committed. A rebuild reads
+them all, then replaces the contexts and bundles of the catalog in one write
+transaction: until then the old index stays in force, and a crash half-way
+leaves it intact. Runs are not touched (`Catalog.rebuild` covers those).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tether.catalog.bundle_records import (
+    COMMIT_SUFFIX,
+    CONTEXT_FILE,
+    CONTEXTS_DIR,
+    BundleEntry,
+    ContextEntry,
+    parse_manifest_path,
+)
+from tether.catalog.errors import CatalogError
+from tether.exceptions import StorageError
+
+if TYPE_CHECKING:
+    from tether.catalog.sqlite import SQLiteCatalog
+    from tether.files.storages import BaseStorage
+
+__all__ = ["BundleRebuildReport", "iter_manifests", "read_manifest", "rebuild_bundles"]
+
+
+@dataclass
+class BundleRebuildReport:
+    """What `rebuild_bundles` found in storage.
+
+    Attributes:
+        contexts: data contexts recorded.
+        bundles: bundles recorded.
+        skipped: manifests that could not be read, with the reason.
+    """
+
+    contexts: int = 0
+    bundles: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def iter_manifests(storage: BaseStorage) -> Iterator[tuple[str, bool]]:
+    """`(manifest path, committed)` of every bundle manifest in `storage`."""
+    paths = storage.find(CONTEXTS_DIR) if storage.isdir(CONTEXTS_DIR) else []
+    committed = {path[: -len(COMMIT_SUFFIX)] for path in paths if path.endswith(COMMIT_SUFFIX)}
+    for path in paths:
+        if parse_manifest_path(path) is not None:
+            yield path, path[: -len(".json")] in committed
+
+
+def read_manifest(storage: BaseStorage, path: str) -> dict:
+    """The parsed manifest at `path`.
+
+    Raises:
+        CatalogError: it is not a JSON object.
+        StorageError: it cannot be read.
+    """
+    try:
+        data = json.loads(storage.read(path))
+    except ValueError as exc:
+        raise CatalogError(f"the bundle manifest {path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CatalogError(f"the bundle manifest {path} holds a {type(data).__name__}, not an object")
+    return data
+
+
+def _contexts(storage: BaseStorage) -> dict[str, ContextEntry]:
+    found: dict[str, ContextEntry] = {}
+    if not storage.isdir(CONTEXTS_DIR):
+        return found
+    for name in storage.ls(CONTEXTS_DIR)[1]:
+        marker = f"{CONTEXTS_DIR}/{name}/{CONTEXT_FILE}"
+        if not storage.isfile(marker):
+            continue
+        try:
+            data = json.loads(storage.read(marker))
+            found[name] = ContextEntry(name, str(data["created_at"]), data.get("remote_url"))
+        except (ValueError, KeyError, TypeError, StorageError):
+            continue
+    return found
+
+
+def rebuild_bundles(catalog: SQLiteCatalog, storage: BaseStorage) -> BundleRebuildReport:
+    """Replace the contexts and bundles recorded in `catalog` with those in `storage`.
+
+    Raises:
+        CatalogError: the catalog cannot be written.
+        StorageError: `storage` cannot be listed.
+    """
+    report = BundleRebuildReport()
+    contexts = _contexts(storage)
+    derived: set[str] = set()
+    entries: list[BundleEntry] = []
+    for path, committed in iter_manifests(storage):
+        context, uuid = parse_manifest_path(path)  # type: ignore[misc]
+        try:
+            entry = BundleEntry.from_manifest(read_manifest(storage, path), manifest_path=path, committed=committed)
+            if entry.uuid != uuid or entry.context != context:
+                raise CatalogError(f"it describes bundle {entry.uuid} of context {entry.context!r}")
+        except (CatalogError, StorageError, ValueError, TypeError) as exc:
+            report.skipped.append(f"{path}: {exc}")
+            continue
+        if context not in contexts:
+            contexts[context] = ContextEntry(context, entry.created_at)
+            derived.add(context)
+        elif context in derived and entry.created_at < contexts[context].created_at:
+            contexts[context].created_at = entry.created_at
+        entries.append(entry)
+    entries.sort(key=lambda entry: (entry.created_at, entry.uuid))
+    report.bundles = catalog.bundles.replace_all(contexts.values(), entries)
+    report.contexts = len(contexts)
+    return report
