@@ -31,6 +31,7 @@ from tether.files.storages.errors import (
     check_destination,
     translate_os_errors,
 )
+from tether.files.storages.tracking import note_read, note_write
 from tether.files.storages.paths import join_key, normalize_path, run_path, split_key
 
 __all__ = [
@@ -163,6 +164,7 @@ class BaseStorage(TransferMixin, abc.ABC):
                 f"cannot write {type(content).__name__} to {key!r}: give str, bytes or a"
                 " readable file object"
             )
+        note_write(self.root, key)
         with self._guard(key, "write"):
             with self._open_write(key) as target:
                 if isinstance(content, str):
@@ -202,9 +204,11 @@ class BaseStorage(TransferMixin, abc.ABC):
         binary = "b" in plain
         if plain[0] == "r":
             handle: IO[Any] = self._reader(key)
+            note_read(self.root, key)
             if binary:
                 return handle
             return io.TextIOWrapper(handle, encoding=encoding, newline=newline)
+        note_write(self.root, key)
         with self._guard(key, "write"):
             writer = self._open_write(key)
             if plain[0] == "a" and self._kind(key) == "file":
@@ -271,6 +275,8 @@ class BaseStorage(TransferMixin, abc.ABC):
         if target == source or source == "" or target.startswith(source + "/"):
             raise StoragePathError(f"cannot copy {source!r} to {target!r}, which is inside it")
         check_destination("copy", source, kind, target, self._kind(target), overwrite)
+        note_read(self.root, source)
+        note_write(self.root, target)
         with self._guard(target, "copy to"):
             if kind == "file":
                 self._copy_file(source, target)
