@@ -66,6 +66,12 @@ EXECUTOR_OPTIONS = {}
 # Dotted path of a Task class run first in every DAG (set-up work), or None.
 START_TASK = None
 
+# Dotted paths of functions called after each task succeeds, as
+# hook(task_class, run_record, task_record, io_log, storage); io_log lists the
+# storage paths the task read and wrote. The default files each task's outputs
+# as a bundle `<dag>.<task>` with lineage to the bundles it read.
+TASK_HOOKS = ["tether.bundles.outputs.bundle_task_outputs"]
+
 # --- records -----------------------------------------------------------------------
 
 # Where the catalog lives. None: a SQLite file at BASE_DIR/.tether/catalog.sqlite3.

@@ -40,6 +40,7 @@ from tether.exec.registry import get_registry
 from tether.exec.task import Task
 from tether.files.storages import BaseStorage, default_storage, normalize_path
 from tether.files.storages.paths import join_key
+from tether.files.storages.tracking import IOLog, track_io
 from tether.ops import default_mlops
 from tether.ops.backend import METRICS_FILE
 from tether.utils import import_string
@@ -109,6 +110,7 @@ class TaskRunner:
         self._local_logs: str | None = None
         self._last_save = 0.0
         self._total = len(record.plan)
+        self._hooks = [import_string(path, "TASK_HOOKS") for path in settings.TASK_HOOKS]
         self._done = 0
 
     # --- the executor's side ---------------------------------------------------------
@@ -131,7 +133,8 @@ class TaskRunner:
                 when = result.started_at if attempt == 0 else now_iso()
                 stream.write(f"{when} START {label} (attempt {attempt + 1} of run {self.record.run_id})\n")
                 try:
-                    task().run()
+                    with track_io() as io_log:
+                        task().run()
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     stream.write(traceback.format_exc())
@@ -143,6 +146,7 @@ class TaskRunner:
                     logger.error("Task %s failed: %s", label, error)
                 else:
                     result.status = "success"
+                    self._after_task(task, result, io_log)
                 break
         except BaseException as exc:
             result.status, result.error = "interrupted", f"{type(exc).__name__}: {exc}"
@@ -157,6 +161,15 @@ class TaskRunner:
             default_mlops.flush()
             self.record_result(result)
         return result
+
+    def _after_task(self, task: type[Task], result: TaskRecord, io_log: IOLog) -> None:
+        """Call TASK_HOOKS; a hook that fails costs a warning, not the task."""
+        for hook in self._hooks:
+            try:
+                hook(task, self.record, result, io_log, self.storage)
+            except Exception as exc:
+                logger.warning("Task hook %s failed after task %s: %s: %s",
+                               getattr(hook, "__qualname__", hook), task.label, type(exc).__name__, exc)
 
     def record(self, result: TaskRecord) -> None:
         """Record the outcome of a task that ran elsewhere (another process or machine)."""
