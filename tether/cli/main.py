@@ -27,6 +27,15 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("tether.cli.runs:runs", "List, show and compare runs."),
     "catalog": ("tether.cli.catalog:catalog", "Maintain the catalog, the index of runs."),
     "airflow": ("tether.cli.airflow:airflow", "Generate Airflow DAG files from tether DAGs."),
+    "context": ("tether.cli.bundles:context_command", "List the data contexts, or create one."),
+    "switch": ("tether.cli.bundles:switch_command", "Make a data context the current one."),
+    "ls": ("tether.cli.bundles:ls_command", "List bundles, newest first."),
+    "cat": ("tether.cli.bundles:cat_command", "Print the data of a bundle."),
+    "add": ("tether.cli.bundles:add_command", "Make a bundle of a file or folder."),
+    "commit": ("tether.cli.bundles:commit_command", "Commit a bundle."),
+    "rm": ("tether.cli.bundles:rm_command", "Remove bundles."),
+    "lineage": ("tether.cli.bundles:lineage_command", "Show what a bundle was made from, or what was made from it."),
+    "bundle": ("tether.cli.bundles:bundle", "Show every property of a bundle."),
 }
 
 
