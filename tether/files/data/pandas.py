@@ -117,34 +117,6 @@ class PandasDataManager(BaseDataManager):
     path_formats: ClassVar[frozenset[str]] = frozenset({"parquet", "feather"})
     errors: ClassVar[tuple[type[BaseException], ...]] = (*LIBRARY_ERRORS, pa.ArrowException)
 
-    def read(self, path: str, root: bool = False, **kwargs: Any) -> pd.DataFrame:
-        """Read the DataFrame at `path`.
-
-        Args:
-            path: the file, relative to the run folder (or the root with `root=True`).
-            root: whether `path` is relative to the storage root.
-            **kwargs: passed to the pandas reader.
-
-        Raises:
-            StorageNotFoundError: there is no such file.
-            DataError: the extension is not supported or the file cannot be parsed.
-        """
-        return super().read(path, root, **kwargs)
-
-    def write(self, path: str, df: pd.DataFrame, root: bool = False, **kwargs: Any) -> None:
-        """Write `df` to `path`, atomically: on any error the file is left as it was.
-
-        Args:
-            path: the file, relative to the run folder (or the root with `root=True`).
-            df: the DataFrame.
-            root: whether `path` is relative to the storage root.
-            **kwargs: passed to the pandas writer.
-
-        Raises:
-            DataError: the extension is not supported, `df` is not a DataFrame, or
-                it cannot be written in this format.
-        """
-        super().write(path, df, root, **kwargs)
 
     def _check_frame(self, df: Any, key: str) -> None:
         """Make sure `df` is a pandas DataFrame.
