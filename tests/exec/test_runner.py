@@ -128,3 +128,39 @@ def test_an_unwritable_catalog_does_not_fail_the_run(tether_settings, tmp_path, 
         record = run_dag(RememberDAG)
     assert record.ok
     assert "catalog rebuild" in caplog.text
+
+
+def test_rerunning_everything_on_a_diamond_runs_each_task_once(tether_settings):
+    """Disdat's force_all failed on diamond DAGs; a full retry of a diamond here re-runs each task once."""
+    calls = []
+
+    class Top(Task):
+        def run(self):
+            calls.append("top")
+
+    class Left(Task):
+        requires = (Top,)
+
+        def run(self):
+            calls.append("left")
+
+    class Right(Task):
+        requires = (Top,)
+
+        def run(self):
+            calls.append("right")
+
+    class Bottom(Task):
+        requires = (Left, Right)
+
+        def run(self):
+            calls.append("bottom")
+
+    class DiamondForceDAG(DAG):
+        tasks = [Top, Left, Right, Bottom]
+
+    first = run_dag(DiamondForceDAG)
+    again = run_dag(DiamondForceDAG, retry=first.run_folder)
+    assert first.ok and again.ok
+    assert calls == ["top", "left", "right", "bottom"] * 2
+    assert len(again.attempts) == 2
