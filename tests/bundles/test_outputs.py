@@ -99,3 +99,16 @@ def test_task_hooks_can_be_turned_off(diamond):
         record = run_dag(DiamondDAG)
     assert record.ok
     assert bundles_of(record.run_id) == {}
+
+
+def test_get_accepts_a_unique_uuid_prefix(tether_settings):
+    from tether.bundles import BundleError
+
+    api.context("prefixes")
+    made = [api.Bundle("prefixes", name=f"b{i}", data=i) for i in range(20)]
+    first = made[0]
+    assert api.get("prefixes", uuid=first.uuid[:12]).uuid == first.uuid
+    assert api.get("prefixes", uuid=first.uuid).uuid == first.uuid
+    with pytest.raises(BundleError, match="matches several bundles"):
+        api.get("prefixes", uuid="")
+    assert api.get("prefixes", uuid="zzzz") is None

@@ -146,7 +146,8 @@ def get(
     uuid: str | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> Bundle | None:
-    """The newest bundle with this name (or this uuid, which trumps the name) and tags, or None.
+    """The newest bundle with this name (or this uuid or unique uuid prefix, which trumps the
+    name) and tags, or None.
 
     Raises:
         ContextNotFoundError: the context does not exist.
@@ -160,8 +161,13 @@ def get(
         name=None if uuid is not None else bundle_name,
         uuid=uuid,
         tags=_check_tags(tags, "tags"),
-        limit=1,
+        limit=2 if uuid is not None else 1,
     )
+    if uuid is not None and len(found) > 1:
+        raise BundleError(
+            f"uuid prefix {uuid!r} matches several bundles in data context {context!r};"
+            " give more characters of the uuid"
+        )
     return _bundles(found)[0] if found else None
 
 

@@ -74,8 +74,9 @@ def find_query(
     values: list[Any] = []
     source = "bundles b"
     if uuid is not None:
-        clauses.append("b.uuid = ?")
-        values.append(uuid)
+        # A uuid or a prefix of one: a key range, so that no character is a pattern.
+        clauses.append("b.uuid >= ? AND b.uuid < ?")
+        values.extend((uuid, uuid + "\uffff"))
     if tags:
         items = list(tags.items())
         if uuid is None and name is None:

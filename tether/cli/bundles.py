@@ -33,7 +33,7 @@ __all__ = [
     "switch_command",
 ]
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_UUID = re.compile(r"[0-9a-f]{4}[0-9a-f-]{0,32}")  # a uuid or a prefix of one
 _DEFAULT_ROWS = 60
 
 context_option = click.option(
@@ -91,7 +91,7 @@ def _where(api: Any, context_name: str | None) -> str:
 
 
 def _find_bundle(api: Any, context_name: str | None, ref: str) -> Bundle:
-    """The bundle `ref` names: a uuid, else the newest bundle with that name.
+    """The bundle `ref` names: a uuid or unique uuid prefix, else the newest bundle with that name.
 
     Raises:
         BundleNotFoundError: nothing matches.
