@@ -218,3 +218,13 @@ def test_bad_input_is_one_line_and_exit_2(project):
             raise AssertionError(f"tether {' '.join(args)}: {exc}") from None
     # Nothing above changed the bundles.
     assert [row[1] for row in listed(ok(project.run("ls")))] == [uuid]
+
+
+def test_uuid_prefixes_name_bundles(project):
+    project.write("data.txt", "hello\n")
+    added = project.run("add", "greeting", "data.txt")
+    assert added.code == 0, added.err
+    uuid = added.out.split()[3]
+    for command in (("bundle", "show", uuid[:10]), ("lineage", uuid[:10]), ("cat", "--uuid", uuid[:10])):
+        result = project.run(*command)
+        assert result.code == 0, (command, result.err)

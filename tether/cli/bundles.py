@@ -416,7 +416,7 @@ def lineage_command(ref: str, depth: int | None, down: bool, context_name: str |
     """
     import tether.bundles as api
 
-    uuid = ref if _UUID.fullmatch(ref) else _find_bundle(api, context_name, ref).uuid
+    uuid = _find_bundle(api, context_name, ref).uuid
     walk = api.downstream if down else api.lineage
     for line in lineage_lines(walk(context_name, uuid, max_depth=depth), upstream=not down, max_depth=depth):
         click.echo(line)
