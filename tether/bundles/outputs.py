@@ -68,6 +68,8 @@ def bundle_task_outputs(
     lists other files it read in its `inputs` parameter. A task that wrote no
     file in its run folder makes no bundle.
     """
+    if not io_log.writes:
+        return None
     outputs = _outputs(run.run_folder, io_log.written_paths(storage.root), storage)
     if not outputs:
         return None

@@ -216,7 +216,7 @@ class RunEntry:
         git = environment.get("git") or {}
         dirty = git.get("dirty")
         tasks = {
-            str(label): TaskEntry.from_dict(task, label=str(label))
+            str(label): task if isinstance(task, TaskEntry) else TaskEntry.from_dict(task, label=str(label))
             for label, task in (values.get("tasks") or {}).items()
         }
         record = {key: value for key, value in values.items() if key != "tasks"}

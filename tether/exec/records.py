@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import tether
-from tether.catalog import default_catalog
+from tether.catalog import TaskEntry, default_catalog
 from tether.files.storages import BaseStorage
 
 RUN_FILE = "run.json"
@@ -26,7 +26,8 @@ LOGS_DIR = "logs"
 
 def now_iso() -> str:
     """The current UTC time in ISO 8601 form."""
-    return datetime.now(timezone.utc).isoformat()
+    # Always with microseconds: the catalog's canonical form, so it need not convert.
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def git_info(path: str) -> dict[str, Any]:
@@ -83,16 +84,8 @@ def command_line(argv: Sequence[str] | None = None) -> str:
 
 
 @dataclass
-class TaskRecord:
-    """Status and timings of one task of a run."""
-
-    label: str
-    status: str = "pending"
-    started_at: str | None = None
-    finished_at: str | None = None
-    duration: float | None = None
-    attempts: int = 0
-    error: str | None = None
+class TaskRecord(TaskEntry):
+    """Status and timings of one task of a run: the catalog's task entry, as the runner keeps it."""
 
     @property
     def ok(self) -> bool:
