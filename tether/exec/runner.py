@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import logging
 import os
 import shlex
@@ -42,7 +41,7 @@ from tether.files.storages import BaseStorage, default_storage, normalize_path
 from tether.files.storages.paths import join_key
 from tether.files.storages.tracking import IOLog, track_io
 from tether.ops import default_mlops
-from tether.ops.backend import METRICS_FILE
+from tether.ops.backend import METRICS_FILE, read_metrics
 from tether.utils import import_string
 
 logger = logging.getLogger("tether.exec")
@@ -441,9 +440,8 @@ def _index(storage: BaseStorage, record: RunRecord, final: bool) -> None:
     params: dict[str, Any] | None = None
     try:
         if final:
-            path = join_key(record.run_folder, METRICS_FILE)
-            if storage.isfile(path):
-                metrics, params = metrics_from_manifest(json.loads(storage.read(path)))
+            stored = read_metrics(join_key(record.run_folder, METRICS_FILE), storage)
+            metrics, params = metrics_from_manifest(stored)
         else:
             # Tasks that have not started add nothing to the index yet.
             started = {label: task for label, task in record.tasks.items() if task.status != "pending"}

@@ -10,7 +10,7 @@ from typing import Any
 
 from tether.conf import default_context
 from tether.exceptions import TetherError
-from tether.files.storages import default_storage
+from tether.files.storages import BaseStorage, default_storage
 
 METRICS_FILE = "metrics.json"
 logger = logging.getLogger("tether.ops")
@@ -90,11 +90,13 @@ class RunFolderBackend(BaseOpsBackend):
             default_storage.touch(path, json.dumps(stored, indent=2, default=str))
 
 
-def read_metrics(path: str) -> dict[str, Any]:
-    """The contents of a `metrics.json` (empty sections if it does not exist)."""
+def read_metrics(path: str, storage: BaseStorage | None = None) -> dict[str, Any]:
+    """The contents of a `metrics.json` in `storage` (default_storage if None), with
+    empty sections if it does not exist."""
+    storage = storage if storage is not None else default_storage
     data: dict[str, Any] = {}
-    if default_storage.isfile(path):
-        data = json.loads(default_storage.read(path))
+    if storage.isfile(path):
+        data = json.loads(storage.read(path))
     for section, empty in (("metrics", {}), ("params", {}), ("artifacts", [])):
         data.setdefault(section, empty)
     return data
