@@ -14,6 +14,7 @@ import pytest
 from tether.catalog import CatalogBusyError, CatalogDamagedError, RunEntry, RunNotFoundError, TaskEntry
 from tether.catalog.connection import _inherited, is_busy
 from tether.catalog.sqlite import SQLiteCatalog
+from tether.catalog.schema import SCHEMA_VERSION
 
 FORK = multiprocessing.get_context("fork")
 WRITERS, RUNS_EACH = 8, 200
@@ -72,7 +73,7 @@ def test_processes_creating_the_same_catalog_at_once(tmp_path):
         process.join(30)
     assert [process.exitcode for process in writers] == [0] * 6
     with SQLiteCatalog(path) as catalog:
-        assert catalog.count_runs() == 120 and catalog.schema_version == 1
+        assert catalog.count_runs() == 120 and catalog.schema_version == SCHEMA_VERSION
 
 
 def _check_fork(catalog: SQLiteCatalog, parent_connection: Any) -> None:

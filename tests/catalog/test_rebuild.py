@@ -51,7 +51,7 @@ def test_rebuild_indexes_every_run_folder(catalog, storage, filled):
 def test_rebuild_replaces_stale_runs_and_keeps_what_it_does_not_cover(catalog, storage, filled, make_run):
     catalog.record_run(make_run(0, run_id="gone"))
     catalog.record_run(RunEntry("experiment-1", "exp", kind="experiment", status="success"))
-    catalog.database.write(lambda c: c.execute("INSERT INTO contexts VALUES ('ctx', '2024-01-01', NULL)"))
+    catalog.database.write(lambda c: c.execute("INSERT INTO contexts (name, created_at) VALUES ('ctx', '2024-01-01')"))
     catalog.rebuild(storage)
     with pytest.raises(RunNotFoundError):
         catalog.get_run("gone")
@@ -143,6 +143,6 @@ def test_a_damaged_catalog_is_replaced(tmp_path, storage, filled):
 
 def test_a_newer_catalog_is_not_rebuilt(tmp_path, storage, filled):
     path = tmp_path / "catalog.sqlite3"
-    SQLiteCatalog(path, migrations=(*MIGRATIONS, Migration(2, "future"))).count_runs()
+    SQLiteCatalog(path, migrations=(*MIGRATIONS, Migration(len(MIGRATIONS) + 1, "future"))).count_runs()
     with pytest.raises(SchemaVersionError, match="newer"):
         SQLiteCatalog(path).rebuild(storage)

@@ -13,10 +13,12 @@ from tether.catalog.sqlite import SQLiteCatalog
 RUN_TABLES = {"runs", "task_runs", "metrics", "params"}
 BUNDLE_TABLES = {"contexts", "bundles", "bundle_files", "blobs", "bundle_tags", "bundle_params", "lineage"}
 
-V2 = Migration(
-    2,
+# A step after the last real one, to test upgrades from the current schema.
+NEXT = SCHEMA_VERSION + 1
+EXTRA = Migration(
+    NEXT,
     "runs get a note",
-    ("ALTER TABLE runs ADD COLUMN note TEXT", "UPDATE runs SET note = 'from v1'"),
+    ("ALTER TABLE runs ADD COLUMN note TEXT", "UPDATE runs SET note = 'from before'"),
 )
 
 
@@ -52,7 +54,7 @@ def test_bundle_tables_start_empty_and_hold_a_bundle(catalog):
         assert connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
 
     def add(c):
-        c.execute("INSERT INTO contexts VALUES ('ctx', '2024-01-01', NULL)")
+        c.execute("INSERT INTO contexts (name, created_at) VALUES ('ctx', '2024-01-01')")
         c.execute(
             "INSERT INTO bundles (uuid, context, name, created_at) VALUES ('u1', 'ctx', 'b', '2024-01-01')"
         )
@@ -74,22 +76,34 @@ def test_upgrade_from_an_older_version_keeps_the_data(tmp_path, make_run):
     path = tmp_path / "catalog.sqlite3"
     with SQLiteCatalog(path) as old:
         old.record_run(make_run(0, run_id="kept"))
-    assert _user_version(path) == 1
-    with SQLiteCatalog(path, migrations=(*MIGRATIONS, V2)) as new:
-        assert new.schema_version == 2
+    assert _user_version(path) == SCHEMA_VERSION
+    with SQLiteCatalog(path, migrations=(*MIGRATIONS, EXTRA)) as new:
+        assert new.schema_version == NEXT
         assert new.get_run("kept").run_id == "kept"
     with sqlite3.connect(path) as connection:
-        assert connection.execute("SELECT note FROM runs").fetchall() == [("from v1",)]
+        assert connection.execute("SELECT note FROM runs").fetchall() == [("from before",)]
+
+
+def test_every_real_migration_upgrades_a_version_1_catalog(tmp_path, make_run):
+    path = tmp_path / "catalog.sqlite3"
+    with SQLiteCatalog(path, migrations=MIGRATIONS[:1]) as old:
+        old.record_run(make_run(0, run_id="kept"))
+        old.bundles.create_context("ctx")
+    assert _user_version(path) == 1
+    with SQLiteCatalog(path) as new:
+        assert new.schema_version == SCHEMA_VERSION
+        assert new.get_run("kept").run_id == "kept"
+        assert [entry.name for entry in new.bundles.list_contexts()] == ["ctx"]
 
 
 def test_a_failing_migration_leaves_the_catalog_as_it_was(tmp_path, make_run):
     path = tmp_path / "catalog.sqlite3"
     with SQLiteCatalog(path) as old:
         old.record_run(make_run(0, run_id="kept"))
-    broken = Migration(2, "half done", ("CREATE TABLE extra (x)", "ALTER TABLE nowhere ADD COLUMN y"))
-    with pytest.raises(SchemaVersionError, match="left at version 1"):
+    broken = Migration(NEXT, "half done", ("CREATE TABLE extra (x)", "ALTER TABLE nowhere ADD COLUMN y"))
+    with pytest.raises(SchemaVersionError, match=f"left at version {SCHEMA_VERSION}"):
         SQLiteCatalog(path, migrations=(*MIGRATIONS, broken)).count_runs()
-    assert _user_version(path) == 1
+    assert _user_version(path) == SCHEMA_VERSION
     assert "extra" not in _tables(path)
     with SQLiteCatalog(path) as again:
         assert again.count_runs() == 1
@@ -97,16 +111,17 @@ def test_a_failing_migration_leaves_the_catalog_as_it_was(tmp_path, make_run):
 
 def test_a_catalog_newer_than_the_code_is_refused(tmp_path):
     path = tmp_path / "catalog.sqlite3"
-    with SQLiteCatalog(path, migrations=(*MIGRATIONS, V2)) as new:
+    with SQLiteCatalog(path, migrations=(*MIGRATIONS, EXTRA)) as new:
         new.count_runs()
-    with pytest.raises(SchemaVersionError, match="schema version 2, newer than this tether knows .1.; upgrade tether"):
+    newer = f"schema version {NEXT}, newer than this tether knows .{SCHEMA_VERSION}.; upgrade tether"
+    with pytest.raises(SchemaVersionError, match=newer):
         SQLiteCatalog(path).count_runs()
 
 
 def test_migrations_are_numbered_in_order(tmp_path):
     connection = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
     with pytest.raises(ValueError, match="expected 1"):
-        migrate(connection, (V2,))
+        migrate(connection, (EXTRA,))
 
 
 def test_two_catalogs_opening_a_fresh_file_migrate_it_once(tmp_path):

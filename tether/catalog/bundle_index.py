@@ -90,13 +90,13 @@ class BundleIndex:
 
     def get_context(self, name: str) -> ContextEntry | None:
         """The context `name`, or None."""
-        sql = "SELECT name, created_at, remote_url FROM contexts WHERE name = ?"
+        sql = "SELECT name, created_at, remote_url, remote_context FROM contexts WHERE name = ?"
         row = self.database.read(lambda c: c.execute(sql, (name,)).fetchone())
         return None if row is None else ContextEntry(*row)
 
     def list_contexts(self) -> list[ContextEntry]:
         """Every context, by name."""
-        sql = "SELECT name, created_at, remote_url FROM contexts ORDER BY name"
+        sql = "SELECT name, created_at, remote_url, remote_context FROM contexts ORDER BY name"
         return self.database.read(lambda c: [ContextEntry(*row) for row in c.execute(sql)])
 
     def remove_context(self, name: str) -> tuple[list[BundleEntry], list[str]]:
@@ -239,8 +239,8 @@ class BundleIndex:
             for table in ("lineage", "bundle_params", "bundle_tags", "bundle_files", "bundles", "blobs", "contexts"):
                 c.execute(f"DELETE FROM {table}")
             c.executemany(
-                "INSERT INTO contexts (name, created_at, remote_url) VALUES (?, ?, ?)",
-                [(ctx.name, ctx.created_at, ctx.remote_url) for ctx in contexts],
+                "INSERT INTO contexts (name, created_at, remote_url, remote_context) VALUES (?, ?, ?, ?)",
+                [(ctx.name, ctx.created_at, ctx.remote_url, ctx.remote_context) for ctx in contexts],
             )
             count = 0
             iterator = iter(entries)

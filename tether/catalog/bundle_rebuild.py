@@ -83,7 +83,9 @@ def _contexts(storage: BaseStorage) -> dict[str, ContextEntry]:
             continue
         try:
             data = json.loads(storage.read(marker))
-            found[name] = ContextEntry(name, str(data["created_at"]), data.get("remote_url"))
+            found[name] = ContextEntry(
+                name, str(data["created_at"]), data.get("remote_url"), data.get("remote_context")
+            )
         except (ValueError, KeyError, TypeError, StorageError):
             continue
     return found

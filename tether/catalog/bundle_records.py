@@ -145,12 +145,14 @@ class ContextEntry:
     Attributes:
         name: the context's name.
         created_at: ISO 8601 UTC time it was created.
-        remote_url: the remote bound to it (remotes come in a later version).
+        remote_url: the URL of the remote bound to it, or None.
+        remote_context: the context on that remote it is bound to, or None.
     """
 
     name: str
     created_at: str
     remote_url: str | None = None
+    remote_context: str | None = None
 
 
 def _dump(value: Any) -> str | None:

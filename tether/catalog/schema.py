@@ -196,6 +196,11 @@ _BUNDLES = (
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, task runs, metrics and params; contexts, bundles and lineage", _RUNS + _BUNDLES),
+    # Disdat's `remote(local_context, remote_context, remote_url)`: a data context
+    # is bound to a context of that name at a remote URL.
+    Migration(2, "data contexts remember the remote context they are bound to", (
+        "ALTER TABLE contexts ADD COLUMN remote_context TEXT",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
