@@ -27,6 +27,7 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("tether.cli.runs:runs", "List, show and compare runs."),
     "catalog": ("tether.cli.catalog:catalog", "Maintain the catalog, the index of runs."),
     "airflow": ("tether.cli.airflow:airflow", "Generate Airflow DAG files from tether DAGs."),
+    "dockerize": ("tether.cli.dockerize:dockerize", "Write a Dockerfile and build context for this project."),
     "context": ("tether.cli.bundles:context_command", "List the data contexts, or create one."),
     "switch": ("tether.cli.bundles:switch_command", "Make a data context the current one."),
     "ls": ("tether.cli.bundles:ls_command", "List bundles, newest first."),
