@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @click.option("--patch", "patches", metavar="FILE", multiple=True, help="YAML file in storage laid over the context.")
 @click.option("--local-patch", "local_patches", metavar="FILE", multiple=True, help="Local YAML file laid over the context.")
 @click.option("--set", "sets", metavar="KEY=VALUE", multiple=True, help="Set a context value, e.g. --set train.epochs=5.")
-@click.option("--executor", metavar="NAME", help="local, or a dotted path (default: EXECUTOR_BACKEND).")
+@click.option("--executor", metavar="NAME", help="local, process, dask or a dotted path (default: EXECUTOR_BACKEND).")
 @click.option("--workers", type=click.IntRange(min=1), help="Workers for a parallel executor.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the context; run and write nothing.")
 @click.pass_context

@@ -99,8 +99,13 @@ class TaskRunner:
         context: Context,
         record: RunRecord,
         on_task_done: Callable[[TaskRecord], None] | None = None,
+        *,
+        worker: bool = False,
     ) -> None:
         self.storage = storage
+        # A worker runs tasks for a run another process owns: it leaves run.json,
+        # the catalog and buffered metrics to that process.
+        self.worker = worker
         self.on_task_done = on_task_done
         self.context = context
         self.record = record
@@ -157,8 +162,9 @@ class TaskRunner:
             logger.debug("Task %s %s in %.3fs (%d/%d)", label, result.status, result.duration, self._done, self._total)
             self._log_handler.stream = None
             self._close_log(label, stream)
-            default_mlops.flush()
-            self.record_result(result)
+            if not self.worker:
+                default_mlops.flush()
+                self.record_result(result)
         return result
 
     def _after_task(self, task: type[Task], result: TaskRecord, io_log: IOLog) -> None:
@@ -170,10 +176,18 @@ class TaskRunner:
                 logger.warning("Task hook %s failed after task %s: %s: %s",
                                getattr(hook, "__qualname__", hook), task.label, type(exc).__name__, exc)
 
-    def record(self, result: TaskRecord) -> None:
-        """Record the outcome of a task that ran elsewhere (another process or machine)."""
+    def add_result(self, result: TaskRecord, metrics: Any = None) -> None:
+        """Record the outcome of a task that ran elsewhere (another process or machine).
+
+        Args:
+            result: the task's record.
+            metrics: what the worker's metrics backend exported (`export_pending`).
+        """
         self._done += 1
         self.record.tasks[result.label] = result
+        if metrics is not None:
+            default_mlops.import_pending(metrics)
+            default_mlops.flush()
         self.record_result(result)
 
     def record_result(self, result: TaskRecord) -> None:
@@ -327,6 +341,7 @@ def prepare_run(
     if workers is not None:
         options["workers"] = workers
     chosen = get_executor(executor or settings.EXECUTOR_BACKEND, **options)
+    chosen.prepare(plan, storage)
     record = _new_record(dag_class, plan, context, previous, prog, argv, patches, local_patches, sets)
     record.storage_root = storage.root
     return PreparedRun(plan, context, record, chosen, storage, patches, local_patches, prog)

@@ -34,6 +34,18 @@ class BaseOpsBackend:
     def flush(self) -> None:
         """Write out anything buffered; the runner calls this after every task."""
 
+    def export_pending(self) -> Any:
+        """Take what is buffered and not yet written, as picklable data (None if nothing).
+
+        A task run by a worker process hands this back to the process that owns
+        the run, which writes it with `import_pending`, so that workers never
+        write the run's files at the same time.
+        """
+        return None
+
+    def import_pending(self, pending: Any) -> None:
+        """Buffer what `export_pending` took in another process; `flush` writes it."""
+
 
 class LoggingOpsBackend(BaseOpsBackend):
     """Writes metrics and parameters to the `tether.ops` logger only."""
@@ -77,6 +89,18 @@ class RunFolderBackend(BaseOpsBackend):
 
     def log_artifact(self, path: str) -> None:
         self._bucket()["artifacts"].append(str(path))
+
+    def export_pending(self) -> Any:
+        pending, self._pending = self._pending, {}
+        return pending or None
+
+    def import_pending(self, pending: Any) -> None:
+        for folder, bucket in (pending or {}).items():
+            mine = self._pending.setdefault(folder, {"metrics": {}, "params": {}, "artifacts": []})
+            for key, values in bucket["metrics"].items():
+                mine["metrics"].setdefault(key, []).extend(values)
+            mine["params"].update(bucket["params"])
+            mine["artifacts"].extend(bucket["artifacts"])
 
     def flush(self) -> None:
         while self._pending:

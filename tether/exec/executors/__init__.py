@@ -7,11 +7,25 @@ from typing import Any
 from tether.exceptions import ImproperlyConfigured
 from tether.exec.executors.base import BaseExecutor
 from tether.exec.executors.local import LocalExecutor
+from tether.exec.executors.process import ProcessExecutor
 from tether.utils import import_string
 
-__all__ = ["BaseExecutor", "LocalExecutor", "get_executor"]
+__all__ = ["BaseExecutor", "DaskExecutor", "LocalExecutor", "ProcessExecutor", "get_executor"]
 
-_SHORT_NAMES = {"local": "tether.exec.executors.LocalExecutor"}
+_SHORT_NAMES = {
+    "local": "tether.exec.executors.LocalExecutor",
+    "process": "tether.exec.executors.ProcessExecutor",
+    "dask": "tether.exec.executors.dask.DaskExecutor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # dask.distributed is an optional extra: import its executor only when asked for.
+    if name == "DaskExecutor":
+        from tether.exec.executors.dask import DaskExecutor
+
+        return DaskExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_executor(name: str, **options: Any) -> BaseExecutor:
@@ -20,15 +34,10 @@ def get_executor(name: str, **options: Any) -> BaseExecutor:
     Raises:
         ImproperlyConfigured: the name does not resolve to a BaseExecutor subclass.
     """
-    if name in ("process", "dask"):
-        raise ImproperlyConfigured(
-            f"the {name!r} executor is not available in this version of tether;"
-            " use --executor local"
-        )
     path = _SHORT_NAMES.get(name, name)
     if "." not in path:
         raise ImproperlyConfigured(
-            f"unknown executor {name!r}; give local or a dotted path to a BaseExecutor subclass"
+            f"unknown executor {name!r}; give local, process, dask or a dotted path to a BaseExecutor subclass"
         )
     executor_class = import_string(path, "EXECUTOR_BACKEND")
     if not (isinstance(executor_class, type) and issubclass(executor_class, BaseExecutor)):

@@ -15,8 +15,9 @@ class BaseExecutor(abc.ABC):
 
     An executor implements one method, `execute`. For every task it either calls
     `runner.run_task(task)` in this process, or has a worker call
-    `tether.exec.runner.run_task_in_worker(...)` and hands the result back with
-    `runner.record(result)`. It must not start a task before the tasks in
+    `tether.exec.worker.run_task_in_worker(label, setup)` and hands the result
+    back with `runner.add_result(result.task, result.metrics)`. It must not start
+    a task before the tasks in
     `plan.upstream[task.label]` have succeeded, and must stop starting tasks once
     `runner.failed` is true.
 
@@ -28,6 +29,13 @@ class BaseExecutor(abc.ABC):
 
     def __init__(self, **options: Any) -> None:
         self.options = options
+
+    def prepare(self, plan: Plan, storage: Any) -> None:
+        """Check, before anything is written, that this executor can run `plan` on `storage`.
+
+        Raises:
+            TetherError: it cannot, with what to do instead.
+        """
 
     @abc.abstractmethod
     def execute(self, plan: Plan, runner: TaskRunner) -> None:
