@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import platform
 import re
@@ -42,11 +41,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from core_report import Row, git_revision, judged, print_table
+from core_worker import worker_main
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -438,128 +439,6 @@ def measure_cli(
     return results
 
 
-# --------------------------------------------------------------------------------------
-# In-process worker (runs under each tool's interpreter)
-# --------------------------------------------------------------------------------------
-
-
-@contextmanager
-def stderr_to_devnull() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration of the block."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-class TetherHarness:
-    """Builds no-op DAG classes and runs them with `tether.exec.runner.run_dag`."""
-
-    framework_logger = "tether"
-
-    def __init__(self, base_dir: Path) -> None:
-        from tether.conf import settings
-
-        settings.configure(BASE_DIR=str(base_dir), INSTALLED_MODULES=[])
-        settings.configure_logging()
-        from tether.exec import DAG, Task
-        from tether.exec.runner import run_dag
-
-        self._dag, self._task, self._run_dag = DAG, Task, run_dag
-
-    def make_dag(self, tasks: int, tag: str) -> Any:
-        """A DAG class of `tasks` no-op tasks, chained by list order."""
-        def run(self: Any) -> None:
-            return None
-
-        classes = [type(f"Noop{tag}T{i:05d}", (self._task,), {"run": run}) for i in range(tasks)]
-        return type(f"Bench{tag}DAG", (self._dag,), {"label": f"bench_{tag}", "tasks": classes})
-
-    def run(self, dag: Any) -> None:
-        """Run `dag` in this process; raise if it did not succeed."""
-        record = self._run_dag(dag)
-        if not record.ok:
-            raise RuntimeError(f"tether run of {dag.label} failed: {record.error}")
-
-
-class GluepyHarness:
-    """Builds no-op DAG classes and runs them with `gluepy.commands.dag.run_dag`.
-
-    Gluepy keeps DAGs and tasks in global registries keyed by label, and caches the run
-    context for the life of the process, so every run here shares one run folder.
-    """
-
-    framework_logger = "gluepy"
-
-    def __init__(self, base_dir: Path) -> None:
-        sys.path.insert(0, str(base_dir))
-        os.environ["GLUEPY_SETTINGS_MODULE"] = "configs.settings"
-        from gluepy.exec.boot import bootstrap
-
-        bootstrap()
-        from gluepy.commands.dag import run_dag
-        from gluepy.exec import DAG, Task
-
-        self._dag, self._task, self._run_dag = DAG, Task, run_dag
-
-    def make_dag(self, tasks: int, tag: str) -> Any:
-        """A DAG class of `tasks` no-op tasks, run in list order."""
-        def run(self: Any) -> None:
-            return None
-
-        classes = [
-            type(f"noop{tag}t{i:05d}", (self._task,), {"run": run, "label": f"noop{tag}t{i:05d}"})
-            for i in range(tasks)
-        ]
-        return type(f"Bench{tag}DAG", (self._dag,), {"label": f"bench_{tag}", "tasks": classes})
-
-    def run(self, dag: Any) -> None:
-        """Run `dag` in this process (Gluepy raises on a failed task)."""
-        self._run_dag(dag.label)
-
-
-def worker_main(args: argparse.Namespace) -> int:
-    """Time `pairs` runs of a small and a big no-op DAG and print the timings as JSON."""
-    base = Path(tempfile.mkdtemp(prefix=f"{args.worker}-inprocess-", dir=args.workdir))
-    try:
-        shutil.copytree(args.configs, base / "configs")
-        os.chdir(base)
-        harness_class = TetherHarness if args.worker == "tether" else GluepyHarness
-        harness = harness_class(base)
-        if args.logging == "quiet":
-            logging.getLogger(harness.framework_logger).setLevel(logging.WARNING)
-        small = harness.make_dag(args.small, "small")
-        big = harness.make_dag(args.big, "big")
-        timings: dict[str, list[float]] = {"small": [], "big": []}
-        with stderr_to_devnull():
-            harness.run(harness.make_dag(args.small, "warmup"))
-            for _ in range(args.pairs):
-                for name, dag in (("small", small), ("big", big)):
-                    started = time.perf_counter()
-                    harness.run(dag)
-                    timings[name].append(time.perf_counter() - started)
-            if args.profile_out:
-                import cProfile
-
-                profiler = cProfile.Profile()
-                profiler.enable()
-                harness.run(big)
-                profiler.disable()
-                profiler.dump_stats(args.profile_out)
-        print(json.dumps(timings))
-        return 0
-    finally:
-        os.chdir(args.workdir)
-        shutil.rmtree(base, ignore_errors=True)
-
-
 def run_worker(
     tool: Tool, project: Project, workdir: Path, logging_mode: str, pairs: int,
     profile: Path | None = None,
@@ -674,60 +553,10 @@ def _short_path(filename: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    """One line of the results table."""
-
-    measure: str
-    tether: float | None
-    gluepy: float | None
-    unit: str
-    budget: str = ""
-    status: str = ""
-
-    @property
-    def ratio(self) -> float | None:
-        """tether / gluepy."""
-        if self.tether is None or self.gluepy is None or self.tether <= 0 or self.gluepy <= 0:
-            return None
-        return self.tether / self.gluepy
-
-
-_SCALE = {"s": 1.0, "ms": 1e3, "us": 1e6}
-
-
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    scaled = value * _SCALE[unit]
-    return f"{scaled:.1f} {unit}" if scaled < 1000 else f"{scaled:.0f} {unit}"
-
-
 def median_of(results: dict[str, dict[str, Series]], key: str, tool: str, kind: str = "wall") -> float | None:
     """The median of one series, or None if it has no samples."""
     values = getattr(results[key][tool], kind)
     return statistics.median(values) if values else None
-
-
-def budget_status(value: float | None, limit: float) -> str:
-    """PASS, FAIL, or ERROR when the value could not be measured."""
-    if value is None:
-        return "ERROR"
-    return "PASS" if value <= limit else "FAIL"
-
-
-SKIPPED = "SKIPPED"
-
-
-def judged(row: Row, limit: float, on_ratio: bool = False, skipped: bool = False) -> Row:
-    """`row` with its budget text and PASS/FAIL/ERROR (or SKIPPED) status filled in."""
-    value = row.ratio if on_ratio else row.tether
-    if on_ratio:
-        row.budget = f"tether/gluepy <= {limit:.1f}"
-    else:
-        row.budget = f"tether <= {limit * _SCALE[row.unit]:.0f} {row.unit}"
-    row.status = SKIPPED if skipped else budget_status(value, limit)
-    return row
 
 
 def build_rows(
@@ -775,35 +604,6 @@ def build_rows(
             row = judged(row, BUDGET_TASK_OVERHEAD_S, skipped=inprocess is None)
         rows.append(row)
     return rows
-
-
-def print_table(rows: Sequence[Row]) -> None:
-    """Print the rows as an aligned text table."""
-    header = ("measure (median)", "tether", "gluepy 1.6.0", "ratio", "budget", "status")
-    lines = [
-        (row.measure, _fmt(row.tether, row.unit), _fmt(row.gluepy, row.unit),
-         f"{row.ratio:.2f}" if row.ratio is not None else "", row.budget, row.status)
-        for row in rows
-    ]
-    widths = [max(len(str(line[i])) for line in [header, *lines]) for i in range(len(header))]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip())
-
-
-def git_revision() -> dict[str, Any]:
-    """The commit and dirty flag of the tether checkout (empty outside git)."""
-    def git(*args: str) -> str | None:
-        try:
-            proc = subprocess.run(["git", "-C", str(REPO_DIR), *args], capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return proc.stdout.strip() if proc.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain")
-    return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
 def method_notes(repetitions: int, samples: int, pairs: int) -> dict[str, str]:
