@@ -188,9 +188,8 @@ def test_seed_properties_and_unavailable_methods(ctx):
     assert bundle.is_presentable and bundle.remote_dir is None and bundle.local_dir is None
     assert bundle == api.get(ctx, uuid=bundle.uuid) and hash(bundle) == hash(bundle.uuid)
     assert "closed" in repr(bundle)
-    for call in (bundle.push, bundle.pull):
-        with pytest.raises(api.NotAvailableError, match="remotes come in a later version"):
-            call()
+    with pytest.raises(api.BundleError, match="has no remote; bind one"):
+        bundle.push()
     with pytest.raises(api.NotAvailableError, match="database tables"):
         Bundle(ctx, name="q").db_table("dsn", "t", "s")
     with pytest.raises(api.NotAvailableError, match="hyperframes"):

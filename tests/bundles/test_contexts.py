@@ -25,8 +25,8 @@ def test_context_names_are_checked(project, bad):
         api.context(bad)
 
 
-def test_a_remote_context_name_is_not_yet_available(project):
-    with pytest.raises(api.NotAvailableError, match="later version.*'local'"):
+def test_a_remote_context_name_points_at_remote(project):
+    with pytest.raises(api.BundleError, match=r"create 'local' and bind it.*remote\('local', 'remote', URL\)"):
         api.context("remote/local")
 
 
@@ -77,7 +77,7 @@ def test_delete_context_with_committed_bundles_needs_force(project):
     Bundle("kept", name="x", data=1).commit()
     with pytest.raises(api.BundleError, match="committed bundles; pass force=True"):
         api.delete_context("kept")
-    with pytest.raises(api.NotAvailableError, match="later version"):
+    with pytest.raises(api.BundleError, match="has no remote"):
         api.delete_context("kept", remote=True, force=True)
     api.delete_context("kept", force=True)
     assert api.ls_contexts() == []

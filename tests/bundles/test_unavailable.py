@@ -1,4 +1,4 @@
-"""Seed functions tether does not offer (yet) accept their arguments and fail saying what to use."""
+"""Seed functions tether does not offer accept their arguments and fail saying what to use."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ import tether.bundles as api
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: api.push("ctx", "name", tags={"a": "b"}, uuid=None), "remotes come in a later version"),
-        (lambda: api.pull("ctx", bundle_name="name", uuid=None, localize=True), "remotes come in a later version"),
-        (lambda: api.remote("ctx", "remote", "s3://bucket/prefix", force=True), "remotes come in a later version"),
         (lambda: api.apply("ctx", object, output_bundle="-", force_all=True, workers=2), "tether dag LABEL"),
         (
             lambda: api.run("ctx", "remote", "setup", "pkg.Pipe", {}, backend="AWSBatch", vcpus=4, job_role_arn="arn"),
@@ -21,7 +18,7 @@ import tether.bundles as api
         (lambda: api.dockerize("setup", config_dir=None, build=False, push=False, sagemaker=True), "tether dockerize"),
         (lambda: api.set_aws_profile("default"), "AWS_"),
     ],
-    ids=["push", "pull", "remote", "apply", "run", "dockerize", "set_aws_profile"],
+    ids=["apply", "run", "dockerize", "set_aws_profile"],
 )
 def test_unavailable_functions_say_why_and_what_to_use(call, message):
     with pytest.raises(api.NotAvailableError, match=message):

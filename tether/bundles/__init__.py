@@ -11,7 +11,9 @@
 
 Bundles live in the catalog (`CATALOG_URL`) and in storage (`STORAGE_ROOT`):
 manifests under `bundles/contexts/<context>/`, content-addressed files under
-`bundles/blobs/`. Search and listing read only the catalog.
+`bundles/blobs/`. Search and listing read only the catalog. A context bound
+to a remote (`api.remote(ctx, "shared", "s3://bucket/prefix")`) pushes its
+committed bundles there (`api.push`) and pulls others' (`api.pull`).
 """
 
 from tether.bundles.api import add, cat, commit, downstream, find_by_hash, get, lineage, rebuild, rm, search
@@ -36,17 +38,8 @@ from tether.bundles.errors import (
     NotAvailableError,
 )
 from tether.bundles.files import LocalFile, StorageFile
-from tether.bundles.unavailable import (
-    BundleWrapperTask,
-    PipeTask,
-    apply,
-    dockerize,
-    pull,
-    push,
-    remote,
-    run,
-    set_aws_profile,
-)
+from tether.bundles.remote_api import PullReport, PushReport, delocalize, localize, pull, push, remote, rmr
+from tether.bundles.unavailable import BundleWrapperTask, PipeTask, apply, dockerize, run, set_aws_profile
 from tether.catalog.bundle_records import LineageRecord
 
 __all__ = [
@@ -57,17 +50,20 @@ __all__ = [
     "context",
     "current_context",
     "delete_context",
+    "delocalize",
     "dockerize",
     "downstream",
     "find_by_hash",
     "get",
     "lineage",
+    "localize",
     "ls_contexts",
     "pull",
     "push",
     "rebuild",
     "remote",
     "rm",
+    "rmr",
     "run",
     "search",
     "set_aws_profile",
@@ -76,6 +72,8 @@ __all__ = [
     "BundleWrapperTask",
     "PipeTask",
     "ContextInfo",
+    "PullReport",
+    "PushReport",
     "LineageRecord",
     "LocalFile",
     "StorageFile",

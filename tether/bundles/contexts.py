@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tether.bundles.errors import BundleError, ContextNotFoundError, NotAvailableError
+from tether.bundles.errors import BundleError, ContextNotFoundError
 from tether.bundles.store import DEFAULT_CONTEXT, current_store
 
 __all__ = [
@@ -23,11 +23,9 @@ __all__ = [
     "switch",
 ]
 
-_REMOTES_LATER = "remotes come in a later version of tether"
-
 
 class ContextInfo(NamedTuple):
-    """A data context as `ls_contexts` lists it: `(name, remote)`."""
+    """A data context as `ls_contexts` lists it: `(name, remote)`, remote as `<remote context>@<url>`."""
 
     name: str
     remote: str | None = None
@@ -38,19 +36,19 @@ def context(context_name: str) -> int:
 
     Args:
         context_name: the context's name: letters, digits, `_`, `.` or `-`.
-            The Disdat form `<remote context>/<local context>` needs a remote.
 
     Returns:
         0 if the context was created, 1 if it already existed.
 
     Raises:
-        BundleError: the name is not valid.
-        NotAvailableError: the name binds a remote context.
+        BundleError: the name is not valid; the Disdat form `<remote>/<local>`
+            is refused with a pointer to `remote()`, which also takes the URL.
     """
     if isinstance(context_name, str) and "/" in context_name:
-        raise NotAvailableError(
-            f"cannot create {context_name!r}: binding a remote context is not yet available,"
-            f" {_REMOTES_LATER}; create the local context {context_name.rsplit('/', 1)[-1]!r}"
+        remote_name, _, local = context_name.rpartition("/")
+        raise BundleError(
+            f"cannot create {context_name!r}: a context name has no '/'; create {local!r} and bind it"
+            f" with tether.bundles.remote({local!r}, {remote_name!r}, URL)"
         )
     return 0 if current_store().create_context(context_name) else 1
 
@@ -73,9 +71,12 @@ def switch(context_name: str) -> None:
 
 
 def ls_contexts() -> list[ContextInfo]:
-    """Every data context, by name, as `(name, remote)` tuples (remote is None for now)."""
+    """Every data context, by name, as `(name, remote)` tuples; remote is `<remote context>@<url>` or None."""
     store = current_store()
-    return [ContextInfo(entry.name, entry.remote_url) for entry in store.index.list_contexts()]
+    return [
+        ContextInfo(entry.name, f"{entry.remote_context}@{entry.remote_url}" if entry.remote_url else None)
+        for entry in store.index.list_contexts()
+    ]
 
 
 def delete_context(context_name: str, remote: bool = False, force: bool = False) -> None:
@@ -86,24 +87,29 @@ def delete_context(context_name: str, remote: bool = False, force: bool = False)
 
     Args:
         context_name: the context to delete.
-        remote: also delete the remote context (not yet available).
+        remote: also delete the remote context bound to it (needs `force`):
+            its index and manifests, and the blobs no other remote context holds.
         force: also delete a context that holds committed bundles.
 
     Raises:
         ContextNotFoundError: no such context exists.
-        BundleError: it holds committed bundles and `force` is False.
-        NotAvailableError: `remote` is True.
+        BundleError: it holds committed bundles and `force` is False, or
+            `remote` is True without `force` or without a bound remote.
     """
-    if remote:
-        raise NotAvailableError(
-            f"cannot delete the remote of {context_name!r}: {_REMOTES_LATER}; call"
-            " delete_context(name) to delete the local context"
-        )
     store = current_store()
     if not store.exists_context(context_name):
         raise ContextNotFoundError(
             f"no data context {context_name!r} to delete; tether.bundles.ls_contexts() lists them"
         )
+    if remote:
+        if not force:
+            raise BundleError(
+                f"deleting the remote context of {context_name!r} deletes it for every project bound to"
+                " it; pass force=True (`tether context --delete --remote --force`) to do so"
+            )
+        from tether.bundles.remote_api import delete_remote_context
+
+        delete_remote_context(store, context_name)
     if not force:
         committed = store.index.find(context_name, committed=True, limit=1, details=False)
         if committed:

@@ -1,9 +1,8 @@
-"""Disdat functions tether does not offer (yet): each takes its seed arguments and says what to use.
+"""Disdat functions tether does not offer: each takes its seed arguments and says what to use.
 
-Remotes (`push`, `pull`, `remote`) come in a later version of tether. Disdat's
-pipelines (`apply`, `run`, `dockerize`, `PipeTask`) are replaced by tether's DAGs:
-define `tether.exec.Task`s in a `DAG` and run `tether dag LABEL`; a task's
-outputs become a bundle named `<dag>.<task>`.
+Disdat's pipelines (`apply`, `run`, `dockerize`, `PipeTask`) are replaced by
+tether's DAGs: define `tether.exec.Task`s in a `DAG` and run `tether dag LABEL`;
+a task's outputs become a bundle named `<dag>.<task>`.
 """
 
 from __future__ import annotations
@@ -17,56 +16,14 @@ __all__ = [
     "PipeTask",
     "apply",
     "dockerize",
-    "pull",
-    "push",
-    "remote",
     "run",
     "set_aws_profile",
 ]
 
-_REMOTES = "not yet available: remotes come in a later version of tether; until then bundles stay local"
 _DAGS = (
     "tether runs pipelines as DAGs instead: define tether.exec.Task classes in a tether.exec.DAG and"
     " run `tether dag LABEL` (each task's outputs become a bundle named <dag>.<task>)"
 )
-
-
-def push(
-    local_context: str | None,
-    bundle_name: str | None = None,
-    tags: dict[str, str] | None = None,
-    uuid: str | None = None,
-    delocalize: bool = False,
-) -> None:
-    """Not yet available: pushing bundles to a remote comes with remotes.
-
-    Raises:
-        NotAvailableError: always.
-    """
-    raise NotAvailableError(f"push() is {_REMOTES}")
-
-
-def pull(
-    local_context: str | None,
-    bundle_name: str | None = None,
-    uuid: str | None = None,
-    localize: bool = False,
-) -> None:
-    """Not yet available: pulling bundles from a remote comes with remotes.
-
-    Raises:
-        NotAvailableError: always.
-    """
-    raise NotAvailableError(f"pull() is {_REMOTES}")
-
-
-def remote(local_context: str | None, remote_context: str, remote_url: str, force: bool = False) -> None:
-    """Not yet available: binding a data context to a remote URL comes with remotes.
-
-    Raises:
-        NotAvailableError: always.
-    """
-    raise NotAvailableError(f"remote() is {_REMOTES}")
 
 
 def set_aws_profile(aws_profile: str) -> None:

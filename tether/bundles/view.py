@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tether.bundles.errors import BundleError, BundleNotFoundError, NotAvailableError
+from tether.bundles.errors import BundleCorruptError, BundleError, BundleNotFoundError
 from tether.bundles.store import BundleStore, label
 from tether.catalog.bundle_records import BundleEntry, FileEntry, LineageRecord
 
@@ -20,7 +20,6 @@ __all__ = ["BundleView", "CLOSED", "NO_DATA"]
 
 OPEN, CLOSED, ABANDONED = "open", "closed", "abandoned"
 NO_DATA = object()
-_REMOTES_LATER = "remotes come in a later version of tether"
 
 
 class BundleView:
@@ -71,7 +70,16 @@ class BundleView:
         """The data: what was added while open; loaded (once) from storage when closed."""
         if self._state == CLOSED:
             if self._data is NO_DATA:
-                self._data = self._store.load(self._check_closed())
+                entry = self._check_closed()
+                try:
+                    self._data = self._store.load(entry)
+                except BundleCorruptError:
+                    # A bundle pulled without its data: fetch it from the remote, once.
+                    from tether.bundles.remote_api import localize_missing
+
+                    if not localize_missing(self._store, entry):
+                        raise
+                    self._data = self._store.load(entry)
             return self._data
         return None if self._data is NO_DATA else self._data
 
@@ -101,13 +109,58 @@ class BundleView:
         self._store.remove([entry])
         return self
 
-    def push(self, delocalize: bool = False) -> Any:
-        """Not yet available: remotes come in a later version of tether."""
-        raise NotAvailableError(f"cannot push bundle {self._label()}: {_REMOTES_LATER}")
+    def push(self, delocalize: bool = False, *, commit: bool = False) -> Any:
+        """Push this bundle to its context's remote (`push(uuid=bundle.uuid)`); returns self.
+
+        Raises:
+            BundleError: it is not committed (pass `commit=True`), or no remote is bound.
+        """
+        from tether.bundles.remote_api import push
+
+        entry = self._check_closed()
+        push(self._context, uuid=entry.uuid, delocalize=delocalize, commit=commit)
+        if commit:
+            entry.committed = True
+        self._refresh()
+        return self
 
     def pull(self, localize: bool = False) -> Any:
-        """Not yet available: remotes come in a later version of tether."""
-        raise NotAvailableError(f"cannot pull bundle {self._label()}: {_REMOTES_LATER}")
+        """With `localize=True`, fetch this bundle's files from the remote now; returns self."""
+        self._check_closed()
+        if localize:
+            self.localize()
+        return self
+
+    def localize(self, files: Any = None) -> Any:
+        """Fetch this bundle's files (all, or those at these paths) from its remote; returns self.
+
+        Raises:
+            BundleError: no remote is bound, or a path is not a file of the bundle.
+            BundleCorruptError: a file is missing on the remote or does not match its hash.
+        """
+        from tether.bundles.remote_api import localize
+
+        localize(self._context, uuid=self._check_closed().uuid, files=files)
+        self._refresh()
+        return self
+
+    def delocalize(self, files: Any = None) -> Any:
+        """Free the local copies of this pushed bundle's files (all, or those at these paths); returns self.
+
+        Raises:
+            BundleError: no remote is bound, or the bundle is not on it.
+        """
+        from tether.bundles.remote_api import delocalize
+
+        delocalize(self._context, uuid=self._check_closed().uuid, files=files)
+        self._data = NO_DATA
+        self._refresh()
+        return self
+
+    def _refresh(self) -> None:
+        found = self._store.index.find(None, uuid=self._uuid)
+        if found:
+            self._entry = found[0]
 
     # --- metadata --------------------------------------------------------------------------
 
@@ -203,9 +256,12 @@ class BundleView:
         )
 
     @property
-    def remote_dir(self) -> None:
-        """None: remotes come in a later version of tether."""
-        return None
+    def remote_dir(self) -> str | None:
+        """`<url>/contexts/<remote context>` of the remote bound to the bundle's context, or None."""
+        context = self._store.index.get_context(self._context)
+        if context is None or not context.remote_url:
+            return None
+        return f"{context.remote_url}/contexts/{context.remote_context}"
 
     @property
     def is_presentable(self) -> bool:

@@ -365,3 +365,91 @@ class BundleIndex:
 
     def _walk(self, start: str, max_depth: int | None, *, upstream: bool) -> list[LineageRecord]:
         return self.database.read(lambda c: walk(c, start, max_depth, upstream=upstream))
+
+    # --- remotes -------------------------------------------------------------------------
+
+    def bind_remote(self, name: str, remote_url: str | None, remote_context: str | None) -> bool:
+        """Record (or, with None, clear) the remote bound to context `name`; False if no such context."""
+        sql = "UPDATE contexts SET remote_url = ?, remote_context = ? WHERE name = ?"
+        return self.database.write(lambda c: c.execute(sql, (remote_url, remote_context, name)).rowcount > 0)
+
+    def contexts_of(self, uuids: Iterable[str]) -> dict[str, str]:
+        """uuid to data context of the bundles among `uuids` that the catalog holds."""
+        values = list(dict.fromkeys(uuids))
+
+        def work(c: sqlite3.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for chunk in chunks(values):
+                sql = f"SELECT uuid, context FROM bundles WHERE uuid IN ({marks(len(chunk))})"
+                found.update(c.execute(sql, chunk).fetchall())
+            return found
+
+        return self.database.read(work)
+
+    def add_pulled(
+        self, entries: Iterable[BundleEntry], *, check_blob: Callable[[FileEntry], None] | None = None
+    ) -> int:
+        """Record bundles pulled from a remote, in one transaction; returns how many.
+
+        Like `add`, `check_blob` is called with the write lock held for each
+        file whose blob no recorded bundle references yet.
+
+        Raises:
+            CatalogError: a context does not exist, or a uuid is taken.
+        """
+        entries = list(entries)
+
+        def work(c: sqlite3.Connection) -> int:
+            for entry in entries:
+                _insert_entry(c, entry)
+                self._insert_files(c, entry.uuid, entry.files, check_blob)
+            return len(entries)
+
+        return self.database.write(work)
+
+    def add_files(
+        self, uuid: str, files: Iterable[FileEntry], *, check_blob: Callable[[FileEntry], None] | None = None
+    ) -> None:
+        """Record files of bundle `uuid` whose blobs were fetched (a localized remote bundle)."""
+        files = list(files)
+
+        def work(c: sqlite3.Connection) -> None:
+            present = {
+                (path, digest)
+                for path, digest in c.execute("SELECT path, hash FROM bundle_files WHERE uuid = ?", (uuid,))
+            }
+            self._insert_files(c, uuid, [f for f in files if (f.path, f.hash) not in present], check_blob)
+
+        self.database.write(work)
+
+    def remove_files(self, uuid: str, paths: Iterable[str] | None = None) -> list[str]:
+        """Forget files of bundle `uuid` (all if `paths` is None); returns their hashes, for `collect_blobs`."""
+        wanted = None if paths is None else list(paths)
+
+        def work(c: sqlite3.Connection) -> list[str]:
+            rows = c.execute("SELECT path, hash FROM bundle_files WHERE uuid = ?", (uuid,)).fetchall()
+            chosen = [(p, h) for p, h in rows if wanted is None or p in wanted]
+            c.executemany("DELETE FROM bundle_files WHERE uuid = ? AND path = ?", [(uuid, p) for p, _ in chosen])
+            return sorted({h for _, h in chosen})
+
+        return self.database.write(work)
+
+    @staticmethod
+    def _insert_files(
+        c: sqlite3.Connection,
+        uuid: str,
+        files: list[FileEntry],
+        check_blob: Callable[[FileEntry], None] | None,
+    ) -> None:
+        if not files:
+            return
+        unique = {f.hash: f for f in files}
+        referenced: set[str] = set()
+        for chunk in chunks(list(unique)):
+            sql = f"SELECT DISTINCT hash FROM bundle_files WHERE hash IN ({marks(len(chunk))})"
+            referenced.update(h for (h,) in c.execute(sql, chunk))
+        for digest, file in unique.items():
+            if digest not in referenced and check_blob is not None:
+                check_blob(file)
+        c.executemany(_INSERT_BLOB, [(f.hash, f.size) for f in unique.values()])
+        c.executemany(_INSERT_FILE, [(uuid, f.path, f.hash, f.size) for f in files])

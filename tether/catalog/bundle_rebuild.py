@@ -2,7 +2,10 @@
 
 Storage holds, under `bundles/contexts/<context>/`, a `context.json` per data
 context and, under `bundles/<name>/`, one `<uuid>.json` manifest per closed
-bundle with, beside it, `<uuid>.committed` if it was committed. A rebuild reads
+bundle with, beside it, `<uuid>.committed` if it was committed, and
+`<uuid>.remote` if it was pulled from a remote without (all) its files: those
+files are left out of the index, whose rule is that an indexed file's blob is
+in storage (they are recorded again when fetched). A rebuild reads
 them all, then replaces the contexts and bundles of the catalog in one write
 transaction: until then the old index stays in force, and a crash half-way
 leaves it intact. Runs are not touched (`Catalog.rebuild` covers those).
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from tether.catalog.bundle_records import (
     COMMIT_SUFFIX,
+    BLOBS_DIR,
     CONTEXT_FILE,
     CONTEXTS_DIR,
     BundleEntry,
@@ -48,9 +52,13 @@ class BundleRebuildReport:
     skipped: list[str] = field(default_factory=list)
 
 
-def iter_manifests(storage: BaseStorage) -> Iterator[tuple[str, bool]]:
-    """`(manifest path, committed)` of every bundle manifest in `storage`."""
-    paths = storage.find(CONTEXTS_DIR) if storage.isdir(CONTEXTS_DIR) else []
+def _scan(storage: BaseStorage) -> list[str]:
+    return storage.find(CONTEXTS_DIR) if storage.isdir(CONTEXTS_DIR) else []
+
+
+def iter_manifests(storage: BaseStorage, paths: list[str] | None = None) -> Iterator[tuple[str, bool]]:
+    """`(manifest path, committed)` of every bundle manifest in `storage` (or among `paths`, its listing)."""
+    paths = _scan(storage) if paths is None else paths
     committed = {path[: -len(COMMIT_SUFFIX)] for path in paths if path.endswith(COMMIT_SUFFIX)}
     for path in paths:
         if parse_manifest_path(path) is not None:
@@ -71,6 +79,19 @@ def read_manifest(storage: BaseStorage, path: str) -> dict:
     if not isinstance(data, dict):
         raise CatalogError(f"the bundle manifest {path} holds a {type(data).__name__}, not an object")
     return data
+
+
+REMOTE_SUFFIX = ".remote"
+
+
+def remote_only(paths: list[str]) -> set[str]:
+    """Manifest paths of bundles with files only on their remote (a `<uuid>.remote` beside them)."""
+    return {path[: -len(REMOTE_SUFFIX)] + ".json" for path in paths if path.endswith(REMOTE_SUFFIX)}
+
+
+def _local_files(storage: BaseStorage, entry: BundleEntry) -> None:
+    """Keep only the files of a partly remote bundle whose blobs are in storage."""
+    entry.files = [f for f in entry.files if storage.isfile(f"{BLOBS_DIR}/{f.hash[:2]}/{f.hash[2:]}")]
 
 
 def _contexts(storage: BaseStorage) -> dict[str, ContextEntry]:
@@ -102,7 +123,9 @@ def rebuild_bundles(catalog: SQLiteCatalog, storage: BaseStorage) -> BundleRebui
     contexts = _contexts(storage)
     derived: set[str] = set()
     entries: list[BundleEntry] = []
-    for path, committed in iter_manifests(storage):
+    paths = _scan(storage)
+    partial = remote_only(paths)
+    for path, committed in iter_manifests(storage, paths):
         context, uuid = parse_manifest_path(path)  # type: ignore[misc]
         try:
             entry = BundleEntry.from_manifest(read_manifest(storage, path), manifest_path=path, committed=committed)
@@ -111,6 +134,8 @@ def rebuild_bundles(catalog: SQLiteCatalog, storage: BaseStorage) -> BundleRebui
         except (CatalogError, StorageError, ValueError, TypeError) as exc:
             report.skipped.append(f"{path}: {exc}")
             continue
+        if path in partial:
+            _local_files(storage, entry)
         if context not in contexts:
             contexts[context] = ContextEntry(context, entry.created_at)
             derived.add(context)

@@ -123,14 +123,17 @@ def _not_found(api: Any, context_name: str | None, name: str | None, uuid: str |
 @click.argument("name", required=False)
 @click.option("-d", "--delete", is_flag=True, help="Delete the context NAME with all its bundles.")
 @click.option("--force", is_flag=True, help="With --delete: also delete committed bundles.")
-def context_command(name: str | None, delete: bool, force: bool) -> None:
+@click.option("--remote", is_flag=True, help="With --delete --force: also delete the remote context bound to it.")
+def context_command(name: str | None, delete: bool, force: bool, remote: bool) -> None:
     """List the data contexts (the current one marked `*`), or create context NAME."""
     import tether.bundles as api
 
+    if remote and not delete:
+        raise UsageError("--remote goes with --delete; `tether remote` binds a remote")
     if delete:
         if name is None:
             raise UsageError("--delete needs the NAME of the data context to delete")
-        api.delete_context(name, force=force)
+        api.delete_context(name, remote=remote, force=force)
         click.echo(f"Deleted data context {name!r}.")
         return
     if force:
