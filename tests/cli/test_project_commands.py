@@ -10,7 +10,8 @@ def test_startproject_layout(project):
     names = sorted(p.relative_to(project.root).as_posix() for p in project.root.rglob("*"))
     assert names == [
         ".gitignore", "configs", "configs/__init__.py", "configs/context.yaml",
-        "configs/settings.py", "data", "data/.gitkeep", "manage.py",
+        "configs/settings.py", "data", "data/.gitkeep", "experiments", "experiments/__init__.py",
+        "manage.py", "params", "params/__init__.py",
     ]
     assert "TETHER_SETTINGS_MODULE" in (project.root / "manage.py").read_text()
 

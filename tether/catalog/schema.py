@@ -194,6 +194,36 @@ _BUNDLES = (
     "CREATE INDEX lineage_downstream ON lineage (depends_on_uuid, uuid)",
 )
 
+_EXPERIMENTS = (
+    # The last run number of each experiment: taking the next one is one upsert
+    # on a primary key, whatever the history holds.
+    """
+    CREATE TABLE experiment_counters (
+        experiment TEXT PRIMARY KEY NOT NULL,
+        last_number INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    # One row per stage execution whose outputs were cached: the cache key (a
+    # digest of parameters, stage, code and input keys) finds it with one lookup.
+    # `outputs` maps each output name to its files (relative to the cache
+    # folder, with size, mtime and content hash) and its bundle.
+    """
+    CREATE TABLE experiment_cache (
+        key TEXT PRIMARY KEY NOT NULL,
+        prefix TEXT NOT NULL,
+        record_hash TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        code TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        outputs TEXT NOT NULL,
+        run_id TEXT,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    # `--explain` asks what the last cached run of a stage was made from.
+    "CREATE INDEX experiment_cache_by_stage ON experiment_cache (prefix, record_hash, stage, created_at)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, task runs, metrics and params; contexts, bundles and lineage", _RUNS + _BUNDLES),
     # Disdat's `remote(local_context, remote_context, remote_url)`: a data context
@@ -201,6 +231,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "data contexts remember the remote context they are bound to", (
         "ALTER TABLE contexts ADD COLUMN remote_context TEXT",
     )),
+    Migration(3, "experiment run numbers and the stage cache of experiments", _EXPERIMENTS),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

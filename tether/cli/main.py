@@ -37,6 +37,12 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "rm": ("tether.cli.bundles:rm_command", "Remove bundles."),
     "lineage": ("tether.cli.bundles:lineage_command", "Show what a bundle was made from, or what was made from it."),
     "bundle": ("tether.cli.bundles:bundle", "Show every property of a bundle."),
+    "experiment": ("tether.cli.experiment:experiment", "Run an experiment over parameter sets, or list experiment runs."),
+    "remote": ("tether.cli.remotes:remote_command", "Bind the data context to a remote URL, or show it."),
+    "push": ("tether.cli.remotes:push_command", "Push committed bundles to the context's remote."),
+    "pull": ("tether.cli.remotes:pull_command", "Pull bundles from the context's remote."),
+    "rmr": ("tether.cli.remotes:rmr_command", "Remove bundles from the context's remote."),
+    "report": ("tether.cli.report:report", "Write the HTML report of a run."),
 }
 
 

@@ -146,3 +146,12 @@ PARAMS_MODULE = "params"
 
 # Where HTML reports go. None: BASE_DIR/reports.
 REPORTS_PATH = None
+
+# Where stage outputs of experiments are cached. None: `cache/` under a local
+# STORAGE_ROOT, else BASE_DIR/.tether/cache.
+EXPERIMENTS_CACHE_PATH = None
+
+# File each cached stage output as a bundle (data context `experiments`, with
+# lineage), so it shows in `tether ls` and `tether lineage`. False keeps only the
+# catalog's cache index: cheaper per stage, but outputs are not bundles.
+EXPERIMENTS_BUNDLES = True

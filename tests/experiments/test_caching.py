@@ -1,0 +1,85 @@
+"""Cachers on their own, with a path."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tether.experiments import (
+    FileReferenceCacher,
+    JsonCacher,
+    PandasCacher,
+    PandasCsvCacher,
+    PandasJsonCacher,
+    ParquetCacher,
+    PickleCacher,
+)
+from tether.experiments.caching import atomic_path
+from tether.experiments.errors import CachingError
+
+
+def test_pickle_and_json_round_trip(tmp_path):
+    value = {"a": np.arange(3), "b": (1, 2)}
+    cacher = PickleCacher(tmp_path / "x.pkl")
+    assert cacher.save(value) == [str(tmp_path / "x.pkl")]
+    loaded = cacher.load()
+    assert loaded["b"] == (1, 2) and (loaded["a"] == np.arange(3)).all()
+    assert cacher.check()
+    json_cacher = JsonCacher(tmp_path / "y.json")
+    json_cacher.save({"k": [1, 2.5, None]})
+    assert json_cacher.load() == {"k": [1, 2.5, None]}
+    with pytest.raises(CachingError, match="use PickleCacher"):
+        json_cacher.save({"k": object()})
+    assert json_cacher.load() == {"k": [1, 2.5, None]}
+
+
+@pytest.mark.parametrize("cacher_class, name", [
+    (PandasCacher, "f.pkl_df"), (PandasCsvCacher, "f.csv"), (PandasJsonCacher, "f.json"), (ParquetCacher, "f.parquet"),
+])
+def test_dataframe_cachers(tmp_path, cacher_class, name):
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": [0.5, 1.5, 2.5]}, index=[10, 20, 30])
+    cacher = cacher_class(tmp_path / name)
+    cacher.save(frame)
+    pd.testing.assert_frame_equal(cacher.load(), frame, check_dtype=False)
+
+
+def test_file_reference_cacher_tracks_the_files(tmp_path):
+    data = tmp_path / "out.txt"
+    data.write_text("hello")
+    cacher = FileReferenceCacher(tmp_path / "ref.json")
+    written = cacher.save(str(data))
+    assert written == [str(tmp_path / "ref.json"), str(data)]
+    assert cacher.load() == str(data)
+    with pytest.raises(CachingError, match="does not exist|do\\(es\\) not exist"):
+        cacher.save(str(tmp_path / "missing.txt"))
+
+
+def test_a_failed_save_leaves_nothing_under_the_real_name(tmp_path):
+    target = tmp_path / "bad.pkl"
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        PickleCacher(target).save(Unpicklable())
+    assert not target.exists()
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(ValueError):
+        with atomic_path(str(tmp_path / "x")) as temp:
+            open(temp, "w").write("partial")
+            raise ValueError
+    assert os.listdir(tmp_path) == []
+
+
+def test_cacher_without_a_path_or_record_says_how_to_use_it():
+    with pytest.raises(CachingError, match="give one, e.g. PickleCacher"):
+        PickleCacher().save(1)
+
+
+def test_missing_file_is_a_caching_error(tmp_path):
+    with pytest.raises(CachingError, match="cannot read"):
+        PickleCacher(tmp_path / "nope.pkl").load()

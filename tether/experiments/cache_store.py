@@ -1,0 +1,345 @@
+"""The stage cache of a run: lookups by cache key, and outputs filed as bundles in batches.
+
+A stage's cache key finds its row with one indexed catalog read; the row names
+the output files relative to the cache folder, with their size, modification
+time and content hash, so a file that was overwritten since (another key wrote
+the same path) is never taken for the cached one. A cache folder may carry its
+own `cache_index.json` (a `--store-full` folder does), which is read first, so
+such a folder reproduces a run without the catalog it came from.
+
+Outputs are written by their cachers as the stage ends; the bundles that hold
+them and the cache rows are recorded in one transaction per batch (at the end
+of the run, or every `BATCH` executions): a bundle per output, in the
+`experiments` data context, named `<prefix>.<stage>.<output>`, with lineage to
+the bundles of the stage's inputs. A run killed before the batch is recorded
+leaves cache files no row points at, which the next run recomputes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import shutil
+import uuid as uuid_module
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from tether.catalog.experiments import CacheRow, ExperimentIndex
+from tether.experiments.caching import ensure_folder
+
+if TYPE_CHECKING:
+    from tether.experiments.manager import ArtifactManager
+
+__all__ = ["BUNDLE_CONTEXT", "INDEX_FILE", "CacheStore", "PendingExecution", "file_state"]
+
+BUNDLE_CONTEXT = "experiments"
+INDEX_FILE = "cache_index.json"
+BATCH = 512
+
+logger = logging.getLogger("tether.experiments")
+
+
+def file_state(path: str) -> tuple[int, int] | None:
+    """`(size, mtime_ns)` of a file, or None if it is missing."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+@dataclass
+class PendingExecution:
+    """A stage execution whose outputs were saved, waiting to be recorded.
+
+    Attributes:
+        row: the cache row (outputs filled when recorded).
+        files: output name to the absolute paths its cacher (and the stage) wrote.
+        types: output name to the type name of its value.
+        dependencies: argument name to the uuid of an input's bundle.
+        bundles: output name to the uuid its bundle will have.
+        git: `{"repo", "commit", "branch"}` of the code.
+        timing: `(start, stop)` epoch seconds.
+    """
+
+    row: CacheRow
+    files: dict[str, list[str]]
+    types: dict[str, str]
+    dependencies: dict[str, str]
+    bundles: dict[str, str] = field(default_factory=dict)
+    git: dict[str, Any] | None = None
+    timing: tuple[float, float] = (0.0, 0.0)
+
+
+class CacheStore:
+    """Cache lookups and batched registration for one manager."""
+
+    def __init__(self, manager: ArtifactManager) -> None:
+        self.manager = manager
+        self.pending: list[PendingExecution] = []
+        self._pending_rows: dict[str, CacheRow] = {}
+        self._folder_index: dict[str, dict[str, Any]] | None = None
+        self._index: ExperimentIndex | None = None
+        self._writer_instance: _Writer | None = None
+
+    @property
+    def index(self) -> ExperimentIndex:
+        """The catalog's experiment tables."""
+        if self._index is None:
+            from tether.catalog import default_catalog
+
+            self._index = ExperimentIndex(default_catalog.database)  # type: ignore[attr-defined]
+        return self._index
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def folder_index(self) -> dict[str, dict[str, Any]]:
+        """The `cache_index.json` of the cache folder (empty if it has none)."""
+        if self._folder_index is None:
+            path = os.path.join(self.manager.cache_path, INDEX_FILE)
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    self._folder_index = dict(json.load(handle))
+            except (OSError, ValueError):
+                self._folder_index = {}
+        return self._folder_index
+
+    def lookup(self, key: str) -> CacheRow | None:
+        """The cache row of `key` whose files are all present and unchanged, or None."""
+        row = self._pending_rows.get(key)
+        if row is not None:
+            return row
+        data = self.folder_index().get(key)
+        if data is not None:
+            row = CacheRow(**data)
+        else:
+            row = self.index.lookup(key)
+        if row is None or not self.valid(row):
+            return None
+        return row
+
+    def valid(self, row: CacheRow) -> bool:
+        """Whether every file of `row` is in the cache folder with the recorded content."""
+        folder = self.manager.cache_path
+        for output in row.outputs.values():
+            for relative, (size, mtime, digest) in output.get("files", {}).items():
+                path = os.path.join(folder, relative)
+                state = file_state(path)
+                if state is None or state[0] != size:
+                    return False
+                if state[1] != mtime:
+                    from tether.bundles.blobs import digest_file
+
+                    if digest_file(path)[0] != digest:
+                        return False
+        return True
+
+    def latest(self, record_hash: str, stage: str) -> CacheRow | None:
+        """The newest cached execution of a stage for one record, whatever its key."""
+        return self.index.latest(self.manager.cache_prefix, record_hash, stage)
+
+    # --- registration --------------------------------------------------------------------
+
+    def add(self, pending: PendingExecution) -> None:
+        """Queue a saved execution; it is found by `lookup` at once, and recorded at `flush`.
+
+        Its blobs and manifests are written at `flush`, which records the batch in
+        one transaction. (Writing them from a background thread was slower: the
+        stage thread then waited for the interpreter lock after each file it wrote.)
+        """
+        from tether.conf import settings
+
+        if settings.EXPERIMENTS_BUNDLES:
+            for name in pending.files:
+                pending.bundles[name] = _new_uuid()
+        pending.row.outputs = {
+            name: {"files": {}, "bundle": pending.bundles.get(name), "type": pending.types.get(name, "")}
+            for name in pending.files
+        }
+        self.pending.append(pending)
+        self._pending_rows[pending.row.key] = pending.row
+        # A live manager (a notebook) has no end of run to wait for: it files at once.
+        if len(self.pending) >= BATCH or self.manager.interactive:
+            self.flush()
+
+    def _prepare(self, item: PendingExecution) -> list[Any]:
+        from tether.conf import settings
+
+        if not settings.EXPERIMENTS_BUNDLES:
+            _index_files(item, self.manager.cache_path)
+            return []
+        writer = self._writer()
+        now = datetime.now(timezone.utc).isoformat()
+        return [writer.bundle(item, name, paths, now, self.manager) for name, paths in item.files.items()]
+
+    def _writer(self) -> _Writer:
+        if self._writer_instance is None:
+            from tether.bundles.store import current_store
+
+            store = current_store()
+            if BUNDLE_CONTEXT not in store._contexts and not store.exists_context(BUNDLE_CONTEXT):
+                store.create_context(BUNDLE_CONTEXT)
+            store._contexts.add(BUNDLE_CONTEXT)
+            self._writer_instance = _Writer(store)
+        return self._writer_instance
+
+    def flush(self) -> int:
+        """Record the queued executions: wait for their blobs and manifests, then one transaction.
+
+        On local storage blobs and manifests are written straight to disk (each
+        through a temporary name), without the storage layer's per-call overhead.
+        """
+        if not self.pending:
+            return 0
+        batch, self.pending = self.pending, []
+        entries = [entry for item in batch for entry in self._prepare(item)]
+        self.index.record_cache([item.row for item in batch], entries)
+        for item in batch:
+            self._pending_rows.pop(item.row.key, None)
+        return len(batch)
+
+    def discard(self) -> None:
+        """Forget queued executions (a dry run)."""
+        self.pending.clear()
+        self._pending_rows.clear()
+
+
+def _index_files(item: PendingExecution, folder: str) -> None:
+    """Fill the cache row's file list (size, mtime, hash) without filing bundles."""
+    from tether.bundles.blobs import digest_file
+
+    for name, paths in item.files.items():
+        output = item.row.outputs[name]
+        output["bundle"] = None
+        for path in paths:
+            state = file_state(path)
+            if state is not None and not os.path.isdir(path):
+                output["files"][os.path.relpath(path, folder)] = [state[0], state[1], digest_file(path)[0]]
+
+
+def _new_uuid() -> str:
+    """A random (version 4) UUID from `random`, which is seeded from the OS and reseeded after fork.
+
+    `uuid.uuid4()` reads os.urandom for every id, which cost more than the rest of
+    queueing an execution.
+    """
+    return str(uuid_module.UUID(int=random.getrandbits(128), version=4))
+
+
+def _owner() -> str:
+    from tether.bundles.bundle import _owner as owner
+
+    return owner()
+
+
+class _Writer:
+    """Writes the blobs and manifests of cached outputs, straight to disk on local storage."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.local_root = store.storage.local_path("")
+        self.owner = _owner()
+        self._manifest_folders: dict[str, str] = {}
+
+    def put_blob(self, path: str, digest: str) -> None:
+        """Copy a cache file into the blob store (unless that content is there already).
+
+        A copy, not a hard link: a cache file may be rewritten in place (by a stage
+        writing `record.get_path(...)` again, a user's cacher, or by hand), which
+        must never change a stored bundle.
+        """
+        from tether.catalog.bundle_records import blob_path
+
+        if self.local_root is None:
+            self.store.blobs.put_from(digest, lambda: open(path, "rb"), what=f"file {path!r}")
+            return
+        target = os.path.join(self.local_root, blob_path(digest))
+        if os.path.exists(target):
+            return
+        ensure_folder(os.path.dirname(target))
+        temp = f"{target}.{os.getpid()}.tmp"
+        shutil.copyfile(path, temp)
+        os.replace(temp, target)
+
+    def manifest_path(self, bundle_name: str, uuid: str) -> str:
+        """The storage path of a bundle's manifest (the folder of a name is worked out once)."""
+        from tether.catalog.bundle_records import manifest_path
+
+        folder = self._manifest_folders.get(bundle_name)
+        if folder is None:
+            folder = self._manifest_folders[bundle_name] = manifest_path(BUNDLE_CONTEXT, bundle_name, "X")[:-6]
+        return f"{folder}{uuid}.json"
+
+    def write_manifest(self, path: str, text: str) -> None:
+        """Write a manifest at storage path `path`, through a temporary name."""
+        if self.local_root is None:
+            self.store.storage.touch(path, text)
+            return
+        full = os.path.join(self.local_root, path)
+        ensure_folder(os.path.dirname(full))
+        temp = f"{full}.{os.getpid()}.tmp"
+        with open(temp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, full)
+
+    def bundle(self, item: PendingExecution, name: str, paths: list[str], now: str, manager: Any) -> Any:
+        """Store output `name`'s files as blobs, write its manifest; returns its `BundleEntry`.
+
+        Also fills the output's file list (size, mtime, hash) in the cache row.
+        """
+        from tether.bundles.blobs import digest_file
+        from tether.catalog.bundle_records import BundleEntry, FileEntry
+
+        row = item.row
+        folder = manager.cache_path
+        files = row.outputs[name]["files"]
+        entries: list[FileEntry] = []
+        nodes: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        for path in paths:
+            state = file_state(path)
+            if state is None or os.path.isdir(path):
+                continue
+            digest, size = digest_file(path)
+            inside = os.path.basename(path)
+            number = 1
+            while inside in taken:
+                number += 1
+                inside = f"{number}/{os.path.basename(path)}"
+            taken.add(inside)
+            self.put_blob(path, digest)
+            relative = path[len(folder) + 1:] if path.startswith(folder + os.sep) else os.path.relpath(path, folder)
+            files[relative] = [size, state[1], digest]
+            entries.append(FileEntry(inside, digest, size))
+            nodes.append({"type": "file", "path": inside, "hash": digest, "size": size})
+        node = nodes[0] if len(nodes) == 1 else {"type": "list", "items": nodes}
+        bundle_name = f"{row.prefix}.{row.stage}.{name}"
+        uuid = item.bundles[name]
+        entry = BundleEntry(
+            uuid=uuid,
+            context=BUNDLE_CONTEXT,
+            name=bundle_name,
+            created_at=now,
+            processing_name=f"{bundle_name}_{row.key[:16]}",
+            owner=self.owner,
+            code_ref=row.stage,
+            git=item.git,
+            timing={"start": item.timing[0], "stop": item.timing[1]},
+            presentation=item.types.get(name, ""),
+            manifest_path=self.manifest_path(bundle_name, uuid),
+            tags={
+                "experiment": manager.experiment_name,
+                "stage": row.stage,
+                "record": row.record_hash,
+                "cache_key": row.key,
+            },
+            params={"code": row.code},
+            dependencies=dict(item.dependencies),
+            files=entries,
+        )
+        manifest = {**entry.manifest_fields(), "data": node, "inline": {}}
+        self.write_manifest(entry.manifest_path, json.dumps(manifest, separators=(",", ":")))
+        return entry
