@@ -89,11 +89,15 @@ def find_query(
                 "EXISTS (SELECT 1 FROM bundle_tags t WHERE t.uuid = b.uuid AND t.key = ? AND t.value = ?)"
             )
             values.extend((key, value))
+    # With a uuid, the primary key range finds at most a few rows: the unary `+`
+    # keeps SQLite from walking the context's whole (context, created_at) index
+    # instead, only to return rows in order (40 ms at 100,000 bundles).
+    plus = "+" if uuid is not None else ""
     if context is not None:
-        clauses.append("b.context = ?")
+        clauses.append(f"{plus}b.context = ?")
         values.append(context)
     if name is not None:
-        clauses.append("b.name = ?")
+        clauses.append(f"{plus}b.name = ?")
         values.append(name)
     if pattern is not None:
         glob, prefix = glob_pattern(pattern)
