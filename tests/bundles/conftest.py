@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +19,25 @@ from tether.conf import settings
 def project(tether_settings: object, tmp_path: Path) -> Iterator[Path]:
     """An isolated project (BASE_DIR = tmp_path, local storage under data/); yields BASE_DIR."""
     yield tmp_path
+
+
+Projects = Callable[[str], contextlib.AbstractContextManager[Path]]
+
+
+def project_switcher(tmp_path: Path) -> Projects:
+    """`with switch("a"):` makes project `a` (its own folder, catalog and storage) the active one."""
+
+    @contextlib.contextmanager
+    def activate(name: str) -> Iterator[Path]:
+        base = tmp_path / name
+        (base / "configs").mkdir(parents=True, exist_ok=True)
+        with settings.override(
+            BASE_DIR=str(base), STORAGE_BACKEND=None, STORAGE_ROOT=str(base / "data"),
+            CONFIG_PATH=str(base / "configs"), INSTALLED_MODULES=[],
+        ):
+            yield base
+
+    return activate
 
 
 @pytest.fixture

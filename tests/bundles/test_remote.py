@@ -17,6 +17,8 @@ from tether.bundles.remote_io import open_remote
 from tether.bundles.store import current_store
 from tether.conf import settings
 
+from .conftest import project_switcher
+
 Project = Callable[[str], contextlib.AbstractContextManager[Path]]
 
 
@@ -35,17 +37,7 @@ def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def project(tmp_path: Path, remote_url: str) -> Project:
     """`with project("a"):` makes project `a` (its own folder, catalog and storage) the active one."""
 
-    @contextlib.contextmanager
-    def activate(name: str) -> Iterator[Path]:
-        base = tmp_path / name
-        (base / "configs").mkdir(parents=True, exist_ok=True)
-        with settings.override(
-            BASE_DIR=str(base), STORAGE_BACKEND=None, STORAGE_ROOT=str(base / "data"),
-            CONFIG_PATH=str(base / "configs"), INSTALLED_MODULES=[],
-        ):
-            yield base
-
-    return activate
+    return project_switcher(tmp_path)
 
 
 def _frame(seed: int = 0, rows: int = 5000) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from tether.bundles.remote_io import open_remote
 from tether.bundles.store import current_store
 from tether.conf import settings
 
+from .conftest import project_switcher
+
 
 @pytest.fixture
 def s3(s3_server) -> Iterator[str]:
@@ -32,17 +33,7 @@ def s3(s3_server) -> Iterator[str]:
 
 @pytest.fixture
 def project(tmp_path: Path):
-    @contextlib.contextmanager
-    def activate(name: str) -> Iterator[Path]:
-        base = tmp_path / name
-        (base / "configs").mkdir(parents=True, exist_ok=True)
-        with settings.override(
-            BASE_DIR=str(base), STORAGE_BACKEND=None, STORAGE_ROOT=str(base / "data"),
-            CONFIG_PATH=str(base / "configs"), INSTALLED_MODULES=[],
-        ):
-            yield base
-
-    return activate
+    return project_switcher(tmp_path)
 
 
 def _frame(seed: int) -> pd.DataFrame:

@@ -140,18 +140,7 @@ class BundleIndex:
 
         def work(c: sqlite3.Connection) -> None:
             _insert_entry(c, entry)
-            if not entry.files:
-                return
-            unique = {f.hash: f for f in entry.files}
-            referenced: set[str] = set()
-            for chunk in chunks(list(unique)):
-                sql = f"SELECT DISTINCT hash FROM bundle_files WHERE hash IN ({marks(len(chunk))})"
-                referenced.update(h for (h,) in c.execute(sql, chunk))
-            for digest, file in unique.items():
-                if digest not in referenced and check_blob is not None:
-                    check_blob(file)
-            c.executemany(_INSERT_BLOB, [(f.hash, f.size) for f in unique.values()])
-            c.executemany(_INSERT_FILE, [(entry.uuid, f.path, f.hash, f.size) for f in entry.files])
+            self._insert_files(c, entry.uuid, entry.files, check_blob)
 
         self.database.write(work)
 

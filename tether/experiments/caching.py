@@ -153,6 +153,14 @@ class Cacheable:
         self.cache_paths = list(paths)
         return self.cache_paths
 
+    def _load_json(self) -> Any:
+        path = self.get_path()
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise self._missing(path, exc) from exc
+
     def _missing(self, path: str, exc: BaseException) -> CachingError:
         return CachingError(f"{type(self).__name__} cannot read {path}: {exc}; remove it or run with --overwrite")
 
@@ -197,12 +205,7 @@ class JsonCacher(Cacheable):
         return self._written(path)
 
     def load(self) -> Any:
-        path = self.get_path()
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return json.load(handle)
-        except (OSError, ValueError) as exc:
-            raise self._missing(path, exc) from exc
+        return self._load_json()
 
 
 _PANDAS_FORMATS = {
@@ -298,12 +301,7 @@ class FileReferenceCacher(Cacheable):
         return self._written(path, *(p for p in paths if os.path.isfile(p)))
 
     def load(self) -> Any:
-        path = self.get_path()
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return json.load(handle)
-        except (OSError, ValueError) as exc:
-            raise self._missing(path, exc) from exc
+        return self._load_json()
 
 
 class PathRef(Cacheable):
