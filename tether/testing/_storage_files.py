@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import io
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,7 +15,13 @@ from tether.files.storages import (
     StorageIsADirectoryError,
     StorageNotFoundError,
 )
-from tether.testing._storage_support import ChunkedSource, PatternSource, stream_digest, traced_peak
+from tether.testing._storage_support import (
+    ChunkedSource,
+    PatternSource,
+    random_bytes,
+    stream_digest,
+    traced_peak,
+)
 
 __all__ = ["FileCases"]
 
@@ -69,7 +74,7 @@ class FileCases:
         assert storage.read("big") == data
 
     def test_touch_reads_in_chunks(self, storage: BaseStorage) -> None:
-        data = os.urandom(storage.chunk_size + 5)
+        data = random_bytes(storage.chunk_size + 5)
         source = ChunkedSource(data)
         storage.touch("chunked", source)
         assert storage.read("chunked") == data
@@ -148,7 +153,7 @@ class FileCases:
 
     def test_failed_write_of_many_blocks_leaves_nothing(self, storage: BaseStorage) -> None:
         # Past the size at which object stores start a multipart or resumable upload.
-        block = os.urandom(1 << 20)
+        block = random_bytes(1 << 20)
         storage.touch("keep.bin", b"old")
         with pytest.raises(Boom):
             with storage.open("keep.bin", "wb") as handle:

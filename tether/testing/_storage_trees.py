@@ -19,7 +19,7 @@ from tether.files.storages import (
     StorageNotFoundError,
     StoragePathError,
 )
-from tether.testing._storage_support import MakeStorage
+from tether.testing._storage_support import MakeStorage, random_bytes
 
 __all__ = ["TreeCases"]
 
@@ -104,7 +104,7 @@ class TreeCases:
         assert storage.read("copies/dest.txt", "r") == "other"
 
     def test_cp_directory(self, storage: BaseStorage) -> None:
-        big = os.urandom(storage.chunk_size + 3)
+        big = random_bytes(storage.chunk_size + 3)
         storage.touch("run/model.bin", big)
         storage.touch("run/logs/task.log", "log")
         storage.touch("run/logs/deeper/x.txt", "x")
@@ -291,7 +291,7 @@ class TreeCases:
 
     def test_upload_and_download_a_file(self, storage: BaseStorage, local_dir: Path) -> None:
         local = local_dir / "model.bin"
-        data = os.urandom(storage.chunk_size + 11)
+        data = random_bytes(storage.chunk_size + 11)
         local.write_bytes(data)
         assert storage.upload(local, "models/model.bin") == ["models/model.bin"]
         assert storage.read("models/model.bin") == data
@@ -312,7 +312,7 @@ class TreeCases:
         self, storage: BaseStorage, local_dir: Path, concurrency: int
     ) -> None:
         source = local_dir / "source"
-        files = {f"part-{n}.csv": os.urandom(1000 + n) for n in range(7)}
+        files = {f"part-{n}.csv": random_bytes(1000 + n) for n in range(7)}
         files.update({"nested/deeper/résumé.txt": "é".encode(), "nested/empty.txt": b""})
         for name, data in files.items():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
