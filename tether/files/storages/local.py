@@ -75,13 +75,21 @@ class LocalStorage(BaseStorage):
         if os.path.isdir(full):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), full)
         folder, name = os.path.split(full)
-        os.makedirs(folder, exist_ok=True)
+        made = False
         while True:
             temp = os.path.join(folder, temp_name(name, os.urandom(6).hex()))
             try:
                 # 0o666 so the umask applies, as for any file this process creates.
                 descriptor = os.open(temp, _TEMP_FLAGS, 0o666)
             except FileExistsError:  # pragma: no cover - a 48-bit collision
+                continue
+            except FileNotFoundError:
+                # The parents are made only when missing: makedirs on an existing
+                # folder costs a failed mkdir, a third of a small file's write.
+                if made:
+                    raise
+                os.makedirs(folder, exist_ok=True)
+                made = True
                 continue
             return descriptor, temp, full
 
