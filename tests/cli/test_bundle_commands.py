@@ -225,6 +225,15 @@ def test_uuid_prefixes_name_bundles(project):
     added = project.run("add", "greeting", "data.txt")
     assert added.code == 0, added.err
     uuid = added.out.split()[3]
-    for command in (("bundle", "show", uuid[:10]), ("lineage", uuid[:10]), ("cat", "--uuid", uuid[:10])):
+    for command in (
+        ("bundle", "show", uuid[:10]),
+        ("lineage", uuid[:10]),
+        ("cat", "--uuid", uuid[:10]),
+        ("cat", uuid[:10]),
+        ("cat", uuid),
+    ):
         result = project.run(*command)
         assert result.code == 0, (command, result.err)
+        assert uuid in result.out or "data.txt" in result.out, command
+    missing = project.run("cat", "0000aaaa")
+    assert missing.code == 2 and "no bundle with name or uuid '0000aaaa'" in missing.err

@@ -278,12 +278,18 @@ def _plain(value: Any) -> bool:
 @context_option
 def cat_command(name: str | None, uuid: str | None, tags: tuple[str, ...], max_rows: int,
                 context_name: str | None) -> None:
-    """Print the data of the newest bundle named NAME (or of --uuid)."""
+    """Print the data of the newest bundle named NAME (or of --uuid).
+
+    NAME may also be a uuid or a unique uuid prefix, as for `tether lineage`.
+    """
     import tether.bundles as api
 
     if name is None and uuid is None:
         raise UsageError("give the NAME of the bundle to print, or its --uuid")
     tag_filter = parse_tags(tags)
+    if name is not None and uuid is None and not tag_filter:
+        click.echo(render(_find_bundle(api, context_name, name).data, max_rows))
+        return
     found = api.get(context_name, name, uuid=uuid, tags=tag_filter)
     if found is None:
         raise _not_found(api, context_name, name, uuid, tag_filter)
