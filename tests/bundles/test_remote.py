@@ -113,6 +113,21 @@ def test_pull_with_localize_fetches_the_files_at_once(project, remote_url):
         assert store.blobs.exists(bundle.files[0].hash)
 
 
+def test_pull_with_localize_fetches_the_files_of_bundles_pulled_before(project, remote_url):
+    with project("a"):
+        _bind("work", remote_url)
+        bundle = Bundle("work", name="big", data=_frame(2)).commit()
+        api.push("work")
+    with project("b"):
+        _bind("mirror", remote_url)
+        assert len(api.pull("mirror").pulled) == 1  # metadata only
+        assert not current_store().blobs.exists(bundle.files[0].hash)
+        report = api.pull("mirror", localize=True)
+        assert report.pulled == [] and report.present == 1
+        assert report.blobs == 1 and report.bytes == bundle.files[0].size
+        assert current_store().blobs.exists(bundle.files[0].hash)
+
+
 def test_pushing_an_uncommitted_bundle_says_how_to_commit(project, remote_url):
     with project("a"):
         _bind("work", remote_url)

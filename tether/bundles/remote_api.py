@@ -253,7 +253,9 @@ def pull(
             if uuid_ not in pulled:
                 found = store.index.find(context, uuid=uuid_)
                 if found:
-                    _localize_entry(store, found[0], None, io)
+                    blobs, fetched = _localize_entry(store, found[0], None, io)
+                    report.blobs += blobs
+                    report.bytes += fetched
     return report
 
 
@@ -345,12 +347,14 @@ def _chosen(all_files: list[FileEntry], files: Iterable[str] | None, entry: Bund
     return [file for file in all_files if file.path in wanted]
 
 
-def _localize_entry(store: BundleStore, entry: BundleEntry, files: Iterable[str] | None, io: RemoteIO) -> int:
-    """Fetch files of `entry` from the remote and record them; returns the bytes fetched."""
+def _localize_entry(
+    store: BundleStore, entry: BundleEntry, files: Iterable[str] | None, io: RemoteIO
+) -> tuple[int, int]:
+    """Fetch files of `entry` from the remote and record them; returns the blobs and bytes fetched."""
     all_files = _manifest_files(store, entry)
     chosen = _chosen(all_files, files, entry)
     wanted = {file.hash: (label(entry), file) for file in chosen}
-    _, fetched = fetch_blobs(store, io, wanted)
+    blobs, fetched = fetch_blobs(store, io, wanted)
 
     def check_blob(file: FileEntry) -> None:
         if not store.blobs.exists(file.hash):
@@ -360,7 +364,7 @@ def _localize_entry(store: BundleStore, entry: BundleEntry, files: Iterable[str]
     local = {(f.path, f.hash) for f in store.index.find(None, uuid=entry.uuid)[0].files}
     if all((f.path, f.hash) in local for f in all_files):
         store.storage.rm(remote_marker_path(entry.manifest_path), missing_ok=True)
-    return fetched
+    return blobs, fetched
 
 
 def _delocalize_entry(
@@ -393,7 +397,7 @@ def localize(
     """
     store, entry = _resolve(local_context, bundle_name, uuid)
     io, _ = remote_of(store, entry.context)
-    return _localize_entry(store, entry, files, io)
+    return _localize_entry(store, entry, files, io)[1]
 
 
 def delocalize(
