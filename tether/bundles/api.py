@@ -262,7 +262,8 @@ def rm(
     if committed and not force:
         raise BundleError(
             f"{len(committed)} of the {len(targets)} bundles to remove are committed (e.g."
-            f" {committed[0].name!r} {committed[0].uuid}); pass force=True to remove them"
+            f" {committed[0].name!r} {committed[0].uuid}); pass force=True (`tether rm --force`) to"
+            " remove them"
         )
     if targets:
         current_store().remove(targets)

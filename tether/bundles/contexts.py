@@ -114,8 +114,8 @@ def delete_context(context_name: str, remote: bool = False, force: bool = False)
         committed = store.index.find(context_name, committed=True, limit=1, details=False)
         if committed:
             raise BundleError(
-                f"data context {context_name!r} holds committed bundles; pass force=True to delete"
-                " them with it"
+                f"data context {context_name!r} holds committed bundles; pass force=True"
+                " (`tether context --delete --force`) to delete them with it"
             )
     store.forget_context(context_name)
     if store.read_current_context() == context_name:

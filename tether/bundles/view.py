@@ -105,7 +105,9 @@ class BundleView:
         if not current:
             raise BundleNotFoundError(f"bundle {self._label()} is not in the catalog; it was removed already")
         if current[0].committed and not force:
-            raise BundleError(f"bundle {self._label()} is committed; pass force=True to remove it")
+            raise BundleError(
+                f"bundle {self._label()} is committed; pass force=True (`tether rm --force`) to remove it"
+            )
         self._store.remove([entry])
         return self
 
