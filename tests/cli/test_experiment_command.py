@@ -11,6 +11,9 @@ import textwrap
 
 import pytest
 
+from tests.experiments.conftest import reproduce
+from tests.reports.conftest import Page
+
 PARAMS = """
 from dataclasses import dataclass
 from tether.experiments import ExperimentParameters
@@ -93,6 +96,12 @@ def test_a_failed_experiment_exits_1_with_one_line(exp):
     assert result.err.strip().count("\n") == 0, result.err
     assert "in stage 'load': RuntimeError: load failed for b" in result.err
     assert "error" in _runs(exp)
+    # The registry says why, and `tether runs show` shows it as for a failed DAG run.
+    ref = exp.run("experiment", "ls").out.splitlines()[1].split()[0]
+    shown = exp.run("runs", "show", ref)
+    assert shown.code == 0, shown.err
+    assert "error      load: RuntimeError: load failed for b" in shown.out
+    assert "TASK" not in shown.out
 
 
 def test_usage_errors_exit_2(exp):
@@ -132,12 +141,26 @@ def test_store_full_reproduces_from_the_folder_alone(exp, tmp_path):
     # (the parameter classes are the project's, which must be importable).
     shutil.rmtree(exp.root / "data" / "cache")
     exp.write("params/base.py", PARAMS.replace("n=3", "n=30").replace("n=5", "n=50"))
-    env = {**os.environ, "PYTHONPATH": str(exp.root), "TETHER_SETTINGS_MODULE": "configs.settings",
-           "PYTHON": sys.executable}
-    done = subprocess.run(["sh", "reproduce.sh"], cwd=copy, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert " ran" not in done.stdout.split(":", 1)[1], done.stdout
-    assert "cached" in done.stdout
+    reproduce(copy, exp.root, "configs.settings")
     assert not (exp.root / "data" / "cache").exists() or not any((exp.root / "data" / "cache").iterdir())
     info = json.loads((folder / "run_info.json").read_text())
     assert info["reproduce"].endswith("--dry-cache --prefix demo")
+
+
+def _notes(project, *args: str, stdin: str) -> str | None:
+    """Run the experiment with `args` and `stdin` piped in; return the notes its report shows."""
+    env = {k: v for k, v in os.environ.items() if k != "TETHER_SETTINGS_MODULE"}
+    done = subprocess.run([sys.executable, "manage.py", "experiment", "demo", *args], cwd=project.root, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    ref = done.stdout.split()[1]
+    return Page((project.root / "reports" / ref / "index.html").read_text()).info.get("notes")
+
+
+def test_notes_alone_read_a_piped_stdin_and_notes_text_still_works(exp):
+    assert _notes(exp, "-p", "base", "--notes", stdin="Bigger sets\nto see the trend.\n") == (
+        "Bigger sets\nto see the trend.")
+    assert _notes(exp, "--notes", "-p", "base", stdin="before the other options\n") == "before the other options"
+    assert _notes(exp, "-p", "base", "--notes", "given text", stdin="not read\n") == "given text"
+    assert _notes(exp, "-p", "base", "--notes=", stdin="asked with an empty value\n") == "asked with an empty value"
+    assert _notes(exp, "-p", "base", stdin="not asked\n") is None

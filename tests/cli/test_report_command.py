@@ -113,7 +113,13 @@ def test_a_full_store_is_linked_from_the_report_and_holds_a_copy_of_it(experimen
     assert (folder / store).resolve() == (experiment_project.root / "data" / "experiments" / ref).resolve()
     log = page.all("a", klass="link-log")[0]["href"]
     assert (folder / log).is_file()
-    assert (folder / store / "report" / "index.html").is_file()
+    # The copy's links go to the folder's own log and to the folder.
+    copy = experiment_project.root / "data" / "experiments" / ref / "report"
+    page = Page((copy / "index.html").read_text())
+    log = page.all("a", klass="link-log")[0]["href"]
+    assert (copy / log).resolve() == (copy.parent / "run.log").resolve()
+    store = page.all("a", klass="link-store-full-folder")[0]["href"]
+    assert (copy / store).resolve() == copy.parent.resolve()
 
 
 def test_a_report_folder_the_catalog_forgot_is_still_indexed(experiment_project):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
+import subprocess
 import sys
 import textwrap
 import uuid
@@ -49,6 +51,35 @@ class ExpProject:
     @property
     def cache(self) -> Path:
         return self.root / "data" / "cache"
+
+    def settings_module(self) -> str:
+        """Write a settings module of this project on local storage, for subprocesses; returns its name."""
+        name = f"settings_{self.experiments.removeprefix('experiments_')}"
+        self.write(f"{name}.py", f"""
+            BASE_DIR = {str(self.root)!r}
+            STORAGE_ROOT = {str(self.root / "data")!r}
+            CONFIG_PATH = {str(self.root)!r}
+            EXPERIMENTS_MODULE = {self.experiments!r}
+            PARAMS_MODULE = {self.params!r}
+            ALLOW_PICKLE = True
+        """)
+        return name
+
+
+def reproduce(folder: Path, project_root: Path, settings_module: str) -> str:
+    """Run the `reproduce.sh` of the --store-full `folder` as a subprocess; check that it loaded every stage.
+
+    The project's packages are importable (PYTHONPATH) and its settings are
+    `settings_module`. Returns the command's output.
+    """
+    env = {**os.environ, "PYTHONPATH": str(project_root), "TETHER_SETTINGS_MODULE": settings_module,
+           "PYTHON": sys.executable}
+    done = subprocess.run(["sh", "reproduce.sh"], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    # "Experiment <ref> complete in 0.1s: 4 cached": nothing ran again.
+    assert " ran" not in done.stdout.split(":", 1)[1], done.stdout
+    assert "cached" in done.stdout
+    return done.stdout
 
 
 @pytest.fixture

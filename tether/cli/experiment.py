@@ -48,7 +48,8 @@ def experiment() -> None:
 @click.option("--map", "map_only", is_flag=True, help="Map the stages and print what would run; run nothing.")
 @click.option("--explain", is_flag=True, help="Print why each stage would run, load from the cache, or be skipped; run nothing.")
 @click.option("--hashes", is_flag=True, help="Print the hash of each parameter set and exit.")
-@click.option("--notes", metavar="TEXT", help="A note stored with the run.")
+@click.option("--notes", metavar="TEXT", is_flag=False, flag_value="",
+              help="A note stored with the run; --notes alone asks for it (or reads a piped stdin).")
 @click.option("--progress", is_flag=True, help="Show a progress bar of the stages.")
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
 @click.option("--param-sets-file", metavar="FILE", hidden=True,
@@ -79,6 +80,11 @@ def run_command(ctx: click.Context, name: str, param_files: tuple[str, ...], nam
         for item in sets:
             click.echo(f"{parameters_hash(item)}  {getattr(item, 'name', '')}")
         return
+    if notes == "":
+        from tether.experiments.manager import ask_notes
+
+        # Asked here, before a progress bar takes the terminal.
+        notes = ask_notes()
     started = time.perf_counter()
     with _progress(progress) as (on_planned, on_stage):
         manager = run_experiment(
@@ -101,6 +107,8 @@ def run_command(ctx: click.Context, name: str, param_files: tuple[str, ...], nam
     click.echo(f"Experiment {reference} {manager.status} in {time.perf_counter() - started:.2f}s: {summary}")
     if manager.store_full:
         click.echo(f"Full store: {manager.get_run_output_path()}")
+        if manager.get_run_storage_path() is not None:
+            click.echo(f"Local copy: {manager.get_run_staging_path()}")
         click.echo(f"Reproduce with: {manager.reproduction_line}")
 
 

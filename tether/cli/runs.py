@@ -67,7 +67,7 @@ def show(run: str, as_json: bool) -> None:
         ("folder", record.run_folder),
         ("started", record.started_at or "-"),
         ("duration", f"{record.duration:.3f}s" if record.duration is not None else "-"),
-        ("git", f"{git.get('commit', '-')}{' (dirty)' if git.get('dirty') else ''}"),
+        ("git", f"{git.get('commit') or '-'}{' (dirty)' if git.get('dirty') else ''}"),
         ("host", record.environment.get("host", "-")),
         ("command", record.command or "-"),
         ("reproduce", record.reproduce or "-"),
@@ -79,6 +79,8 @@ def show(run: str, as_json: bool) -> None:
     width = max(len(key) for key, _ in lines)
     for key, value in lines:
         click.echo(f"{key.ljust(width)}  {value}")
+    if not record.tasks:  # an experiment run: its stages are in its report
+        return
     table = Table("TASK", "STATUS", "ATTEMPTS", "DURATION", "ERROR", box=None)
     for label, task in record.tasks.items():
         duration = f"{task.duration:.3f}s" if task.duration is not None else "-"

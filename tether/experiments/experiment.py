@@ -10,7 +10,10 @@ and passes it through stages. A run:
 3. runs `run()` for real (parameter sets split over worker processes with
    `parallel`, aggregates computed once afterwards in this process);
 4. files the new cache entries as bundles, writes the full store and the
-   report, and records the run as `complete`, or as `error` with the reason.
+   report, and records the run as `complete`, or as `error` with the reason;
+5. with `--store-full`, marks the run folder complete and, on a remote
+   STORAGE_ROOT, uploads it (an upload that fails raises `ExperimentError`
+   once the run is recorded).
 """
 
 from __future__ import annotations
@@ -164,7 +167,7 @@ def run_experiment(
         names: run only the sets with these names.
         dry: write nothing (no cache, registry, report or log).
         dry_cache: write no cache files.
-        store_full: write a self-contained run folder.
+        store_full: write a self-contained run folder (`experiments/<ref>/` under STORAGE_ROOT).
         prefix: the cache prefix (default: the experiment's name).
         cache_path: the cache folder (a `--store-full` folder's `artifacts` to reproduce it).
         overwrite: recompute every stage.
@@ -174,7 +177,7 @@ def run_experiment(
         parallel: run the parameter sets in this many processes.
         map_only: map the stages and decide, but run nothing.
         explain: like `map_only`, and explain each decision (`manager.plan`).
-        notes: a note stored with the run.
+        notes: a note stored with the run; an empty string asks for it (`ask_notes`).
         report: write the HTML report.
         run_line: the command line, for the registry.
         on_stage_done: called with (record, stage name) after each stage call.
@@ -182,7 +185,8 @@ def run_experiment(
 
     Raises:
         ExperimentNotFoundError: no such experiment or parameter file.
-        ExperimentError: the experiment or its parameters are malformed.
+        ExperimentError: the experiment or its parameters are malformed, or its
+            `--store-full` folder cannot be written or uploaded.
         ExperimentFailedError: the experiment raised; the run is recorded with status `error`.
     """
     module = load_experiment(experiment_name)
@@ -254,14 +258,15 @@ def _fail(manager: ArtifactManager, exc: BaseException) -> None:
 
 
 def _finish(manager: ArtifactManager, report: bool) -> None:
+    from tether.experiments.store_full import finish_store, write_store
+
     if manager.dry or manager.dry_cache:
         manager.cache.discard()
     else:
         manager.cache.flush()
     manager.status = "complete"
-    if manager.store_full and not manager.dry:
-        from tether.experiments.store_full import write_store
-
+    store_full = manager.store_full and not manager.dry
+    if store_full:
         write_store(manager)
     # Recorded before the report, whose index of all runs reads the registry.
     manager.store()
@@ -273,3 +278,6 @@ def _finish(manager: ArtifactManager, report: bool) -> None:
             # be drawn is a warning, not a failed run.
             logger.warning("experiment %s: the report was not written: %s: %s",
                            manager.get_reference_name(), type(exc).__name__, exc)
+    if store_full:
+        # Last, once the report is copied in: run_info.json marks the folder complete.
+        finish_store(manager)

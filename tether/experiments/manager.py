@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -14,15 +15,44 @@ from tether.experiments.planning import Plan, PlanNode
 if TYPE_CHECKING:
     from tether.experiments.record import ArtifactRepresentation, Record
 
-__all__ = ["ArtifactManager"]
+__all__ = ["ArtifactManager", "ask_notes"]
 
 TIMESTAMP_FORMAT = "%Y-%m-%d-T%H%M%S"
+
+RUNS_FOLDER = "experiments"
+"""The folder of `--store-full` run folders under STORAGE_ROOT."""
 
 
 def _settings() -> Any:
     from tether.conf import settings
 
     return settings
+
+
+def ask_notes() -> str | None:
+    """The notes of a run given `notes=""`: typed on the terminal, or read from a piped stdin.
+
+    When stdin is a terminal, a prompt goes to stderr and lines are read up to
+    an empty line or the end of input (Ctrl-D); otherwise all of stdin is read,
+    so `echo "msg" | tether experiment NAME --notes` works.
+
+    Returns:
+        The text without leading and trailing blank space, or None when nothing was given.
+    """
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        return None
+    if stdin.isatty():
+        print("Notes for this run (end with an empty line):", file=sys.stderr, flush=True)
+        lines = []
+        for line in iter(stdin.readline, ""):
+            if not line.strip():
+                break
+            lines.append(line)
+        text = "".join(lines)
+    else:
+        text = stdin.read()
+    return text.strip() or None
 
 
 def default_cache_path() -> str:
@@ -51,7 +81,8 @@ class ArtifactManager:
 
     Args:
         experiment_name: the experiment's name (and default cache prefix).
-        store_full: write a self-contained run folder (`experiments/<ref>/` under STORAGE_ROOT).
+        store_full: write a self-contained run folder (`experiments/<ref>/` under STORAGE_ROOT;
+            see `get_run_output_path`).
         dry: write nothing: no cache, no registry entry, no report, no log.
         dry_cache: write no cache files (reading a `--store-full` folder's cache).
         prefix: group cached artifacts under this name instead of the experiment's.
@@ -60,10 +91,13 @@ class ArtifactManager:
         parallel_mode: this manager runs parameter sets in a worker process.
         lazy: keep every output on disk until needed (PickleCacher where none is given).
         ignore_lazy: keep every output in memory, `Lazy` declarations included.
-        notes: a note stored with the run.
+        notes: a git-log-like message stored with the run; an empty string asks for it
+            (`ask_notes`: typed on the terminal, or read from a piped stdin); None means no notes.
         manager_cache_path: kept for compatibility; the registry is in the catalog.
         cache_path: where stage outputs are cached.
-        runs_path: where `--store-full` run folders go.
+        runs_path: where `--store-full` run folders are written: by default `experiments/`
+            under a local STORAGE_ROOT or, with a remote one, `BASE_DIR/.tether/experiments/`,
+            from where each finished folder is uploaded to `experiments/` of the storage.
         logs_path: where run logs go.
         notebooks_path: where run notebooks go.
         reports_path: where reports go (default `REPORTS_PATH`).
@@ -111,11 +145,14 @@ class ArtifactManager:
         self.parallel_mode = parallel_mode
         self.lazy = lazy
         self.ignore_lazy = ignore_lazy
-        self.notes = notes
+        self.notes = ask_notes() if notes == "" and not parallel_mode else notes
         self.config: dict[str, Any] = {}
         self.manager_cache_path = manager_cache_path or os.path.join(base_dir, ".tether")
         self.cache_path = os.path.abspath(cache_path) if cache_path else default_cache_path()
-        self.runs_path = runs_path or self._default_runs_path(base_dir)
+        storage_root = _storage_local_root()
+        # On a remote STORAGE_ROOT, --store-full folders are staged on this machine and uploaded.
+        self._upload_runs = runs_path is None and storage_root is None
+        self.runs_path = runs_path or self._default_runs_path(base_dir, storage_root)
         self.logs_path = logs_path or os.path.join(base_dir, "logs")
         self.notebooks_path = notebooks_path or os.path.join(base_dir, "notebooks")
         self.reports_path = reports_path or str(settings.REPORTS_PATH or os.path.join(base_dir, "reports"))
@@ -170,9 +207,10 @@ class ArtifactManager:
 
     # --- environment ---------------------------------------------------------------------
 
-    def _default_runs_path(self, base_dir: str) -> str:
-        root = _storage_local_root()
-        return os.path.join(root if root is not None else os.path.join(base_dir, ".tether"), "experiments")
+    def _default_runs_path(self, base_dir: str, storage_root: str | None) -> str:
+        """`experiments/` under a local STORAGE_ROOT, else the staging folder `BASE_DIR/.tether/experiments/`."""
+        parent = storage_root if storage_root is not None else os.path.join(base_dir, ".tether")
+        return os.path.join(parent, RUNS_FOLDER)
 
     @property
     def pip_freeze(self) -> str:
@@ -238,15 +276,41 @@ class ArtifactManager:
         store: bool = False,
     ) -> str:
         """The full path of an artifact: in the cache folder, or the run folder's `artifacts/` with `store`."""
-        base = os.path.join(self.get_run_output_path(), "artifacts") if store else self.cache_path
+        base = self.get_run_staging_path("artifacts") if store else self.cache_path
         if subdir:
             base = os.path.join(base, subdir)
         return os.path.join(base, self.get_artifact_filename(obj_name, record, prefix, stage_name))
 
     def get_run_output_path(self, obj_name: str | None = None) -> str:
-        """The `--store-full` folder of this run (`experiments/<ref>/` under STORAGE_ROOT), or a file in it."""
+        """Where the `--store-full` folder of this run is (`experiments/<ref>/` under STORAGE_ROOT), or a file in it.
+
+        On a local STORAGE_ROOT (or with `runs_path` given) this is the folder the
+        run writes, as in Curifactory. On a remote one it is the storage URL that
+        the finished folder is uploaded to (`s3://bucket/root/experiments/<ref>`);
+        files are written into `get_run_staging_path()`, which stays on this machine.
+        """
+        key = self.get_run_storage_path()
+        if key is None:
+            return self.get_run_staging_path(obj_name)
+        from tether.files.storages import default_storage
+
+        return default_storage.abspath(key if obj_name is None else f"{key}/{obj_name}")
+
+    def get_run_staging_path(self, obj_name: str | None = None) -> str:
+        """The local folder where this run's `--store-full` folder is written (`runs_path/<ref>`), or a file in it.
+
+        The same as `get_run_output_path` on a local STORAGE_ROOT; on a remote one
+        the folder is built here, uploaded when the run finishes, and kept.
+        """
         folder = os.path.join(self.runs_path, self.get_reference_name())
         return folder if obj_name is None else os.path.join(folder, obj_name)
+
+    def get_run_storage_path(self) -> str | None:
+        """The storage path the finished `--store-full` folder is uploaded to (`experiments/<ref>`).
+
+        None when the folder is written in place: on a local STORAGE_ROOT, or with `runs_path` given.
+        """
+        return f"{RUNS_FOLDER}/{self.get_reference_name()}" if self._upload_runs else None
 
     # --- records and reportables ---------------------------------------------------------
 
@@ -366,7 +430,7 @@ class ArtifactManager:
         finished = datetime.now(timezone.utc) if self.status in ("complete", "error") else None
         run_folder = ""
         if self.store_full:
-            run_folder = f"experiments/{self.get_reference_name()}"
+            run_folder = f"{RUNS_FOLDER}/{self.get_reference_name()}"
         return RunEntry(
             run_id=self.get_reference_name(),
             dag=self.experiment_name,
@@ -381,7 +445,19 @@ class ArtifactManager:
             git_dirty=self.git_workdir_dirty,
             host=self.hostname,
             command=self.run_line,
-            record={"run_info": self.build_run_info(), "pip_freeze": self.pip_freeze},
+            record={
+                "run_info": self.build_run_info(),
+                "pip_freeze": self.pip_freeze,
+                # The fields of a DAG run's run.json that `tether runs show` reads.
+                "environment": {
+                    "host": self.hostname,
+                    "os": self.os,
+                    "git": {"commit": self.git_commit_hash, "dirty": self.git_workdir_dirty},
+                },
+                "error": self.error,
+                "failed_task": self.current_stage_name if self.error else None,
+                "reproduce": self.reproduction_line,
+            },
         )
 
     def store(self) -> None:
@@ -409,6 +485,9 @@ class ArtifactManager:
     def generate_report(self) -> Any:
         """Write the report (`reports/<ref>/`, `reports/_latest/`, the index); copy it into a full store.
 
+        The copy, `report/` of the `--store-full` folder, links to that folder's
+        own `run.log` and to the folder itself.
+
         Returns:
             The report folder, or None for a dry run.
         """
@@ -416,14 +495,7 @@ class ArtifactManager:
             return None
         from tether.experiments.report import write_report
 
-        folder = write_report(self)
-        if self.store_full and folder is not None:
-            import shutil
-
-            target = self.get_run_output_path("report")
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(folder, target)
-        return folder
+        return write_report(self, store_copy=self.get_run_staging_path("report") if self.store_full else None)
 
     def write_run_env_output(self) -> None:
         """Write the environment (pip freeze, conda, python, platform, git commit and diff) into the run folder."""

@@ -2,7 +2,9 @@
 
 `write_report(manager)` renders the run's reportables into the report folder,
 writes the page, copies it to `reports/_latest/` and rewrites the index of all
-runs (`reports/index.html`). The page is built in a temporary folder and moved
+runs (`reports/index.html`); given `store_copy`, it also copies the folder
+into the run's `--store-full` folder, the copy's page linking to that folder's
+log and to the folder. The page is built in a temporary folder and moved
 into place, so a crash never leaves a half-written report that looks complete.
 Every link is relative, and the CSS is inline (plus a copy of
 `report_css_path` when set): the folder opens from disk and can be moved.
@@ -261,29 +263,45 @@ def _reportables_section(manager: Any, blocks: dict[int, str]) -> str:
 # --- the page ----------------------------------------------------------------------------
 
 
-def _links(manager: Any, final: Path) -> list[tuple[str, str]]:
-    """Relative links from the report to the run's log and its --store-full folder, if they exist."""
+def _links(manager: Any, final: Path, in_store: bool = False) -> list[tuple[str, str]]:
+    """Relative links from the report in `final`: the index of all runs, the run's log and its
+    --store-full folder, the last two if they exist.
+
+    Args:
+        manager: the run's manager.
+        final: the folder of the page.
+        in_store: the page is the copy in the --store-full folder (`<folder>/report/`),
+            whose links go to that folder's `run.log` and to the folder itself (there
+            is no index of runs beside it).
+    """
     links = []
-    log = getattr(manager, "log_path", None)
-    if not log and getattr(manager, "logs_path", None):
-        log = os.path.join(manager.logs_path, f"{manager.get_reference_name()}.log")
+    if in_store:
+        folder: str | None = str(final.parent)
+        log = os.path.join(str(final.parent), "run.log")
+    else:
+        links.append(("all runs", "../index.html"))
+        folder = manager.get_run_staging_path() if getattr(manager, "store_full", False) else None
+        log = getattr(manager, "log_path", None)
+        if not log and getattr(manager, "logs_path", None):
+            log = os.path.join(manager.logs_path, f"{manager.get_reference_name()}.log")
     if log and os.path.isfile(log):
         links.append(("log", os.path.relpath(log, final)))
-    if getattr(manager, "store_full", False):
-        try:
-            folder = manager.get_run_output_path()
-        except Exception:  # Without a storage root there is no folder to link.
-            folder = None
-        if folder and os.path.isdir(folder):
-            links.append(("store-full folder", os.path.relpath(folder, final)))
+    if folder and os.path.isdir(folder):
+        links.append(("store-full folder", os.path.relpath(folder, final)))
     return links
 
 
-def write_report(manager: Any) -> Path:
+def write_report(manager: Any, store_copy: str | os.PathLike[str] | None = None) -> Path:
     """Write `<reports_path>/<reference name>/index.html` for `manager`'s run; return that folder.
 
     Also replaces `<reports_path>/_latest/` with a copy and rewrites
     `<reports_path>/index.html`, the list of all runs.
+
+    Args:
+        manager: the run's manager.
+        store_copy: also write a copy of the report folder here (the `report/` of
+            the run's --store-full folder), its page linking to that folder's
+            `run.log` and to the folder itself.
     """
     started = time.perf_counter()
     reports = Path(manager.reports_path)
@@ -305,8 +323,7 @@ def write_report(manager: Any) -> Path:
                 shutil.copyfile(css_path, scratch / "style.css")
                 css_link = "style.css"
         records = list(getattr(manager, "records", None) or [])
-        page = render_page(
-            "experiment_report.html",
+        values = dict(
             title=f"{ref} \u2013 tether report",
             ref=ref,
             status=str(getattr(manager, "status", "")),
@@ -315,9 +332,9 @@ def write_report(manager: Any) -> Path:
             reportables=_reportables_section(manager, blocks),
             graph=stage_graph_svg(manager),
             timings=timings_html(records),
-            links=_links(manager, final),
             css_link=css_link,
         )
+        page = render_page("experiment_report.html", links=_links(manager, final), **values)
         (scratch / "index.html").write_text(page, encoding="utf-8")
         replace_folder(scratch, final)
         for reportable in reportables:
@@ -327,10 +344,27 @@ def write_report(manager: Any) -> Path:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+    if store_copy is not None:
+        _write_store_copy(manager, final, Path(store_copy), values)
     _copy_latest(final, reports)
     write_runs_index(reports, current=manager, catalog=getattr(manager, "catalog", None))
     logger.debug("Report %s written in %.3fs", final, time.perf_counter() - started)
     return final
+
+
+def _write_store_copy(manager: Any, final: Path, target: Path, values: dict[str, Any]) -> None:
+    """Replace `target` with a copy of the report folder `final`, its page rendered from `values` with the copy's links."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        shutil.copytree(final, scratch)
+        page = render_page("experiment_report.html", links=_links(manager, target, in_store=True), **values)
+        (scratch / "index.html").write_text(page, encoding="utf-8")
+        replace_folder(scratch, target)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
 
 
 def _copy_latest(final: Path, reports: Path) -> None:

@@ -9,9 +9,19 @@
 - `requirements.txt` (every installed package), `environment.yml` (conda, if any),
   `environment.json` (python, platform, host, git commit, branch, dirty flag),
   `git.diff` (uncommitted changes);
-- `run_info.json`, `run.log`, `report/` (written after the report);
+- `run.log`, and `report/`, a copy of the report that links to this `run.log`
+  and to the folder;
 - `reproduce.sh`: runs the experiment again from this folder's parameters and
-  artifacts (`--cache artifacts --dry-cache`), from the folder alone.
+  artifacts (`--cache artifacts --dry-cache`), from the folder alone;
+- `run_info.json`, written last: it marks the folder complete. A folder
+  without it is not finished (the run stopped, or its upload failed or is
+  still going); readers should look for it before trusting the rest.
+
+`write_store` writes all but `run_info.json` when the run has finished, and
+`finish_store` writes that after the report. On a local STORAGE_ROOT the
+folder is written in place. On a remote one (`s3://...`) it is built in a
+staging folder on this machine, `BASE_DIR/.tether/experiments/<ref>/`, which
+is kept, and `finish_store` uploads it, `run_info.json` last.
 """
 
 from __future__ import annotations
@@ -31,7 +41,10 @@ from tether.experiments.errors import ExperimentError
 if TYPE_CHECKING:
     from tether.experiments.manager import ArtifactManager
 
-__all__ = ["write_store", "write_environment", "reproduce_command"]
+__all__ = ["write_store", "finish_store", "write_environment", "reproduce_command", "RUN_INFO_FILE"]
+
+RUN_INFO_FILE = "run_info.json"
+"""The file written last into a `--store-full` folder: the folder is complete when it is there."""
 
 
 def _write(path: str, text: str) -> None:
@@ -65,7 +78,7 @@ def write_environment(manager: ArtifactManager) -> None:
     """Write the run's environment into its store folder."""
     from tether.experiments.environment import git_diff, python_info
 
-    folder = manager.get_run_output_path()
+    folder = manager.get_run_staging_path()
     os.makedirs(folder, exist_ok=True)
     _write(os.path.join(folder, "requirements.txt"), manager.pip_freeze)
     conda = manager.conda_env
@@ -92,12 +105,12 @@ def _copy(source: str, dest: str) -> None:
 
 
 def write_store(manager: ArtifactManager) -> str:
-    """Write the full store of a finished run; returns its folder.
+    """Write the full store of a finished run, but for `run_info.json` (`finish_store`); returns its local folder.
 
     Raises:
         ExperimentError: the folder cannot be written.
     """
-    folder = manager.get_run_output_path()
+    folder = manager.get_run_staging_path()
     artifacts = os.path.join(folder, "artifacts")
     try:
         os.makedirs(artifacts, exist_ok=True)
@@ -146,7 +159,55 @@ def write_store(manager: ArtifactManager) -> str:
         log = getattr(manager, "log_path", None)
         if log and os.path.isfile(log):
             _copy(log, os.path.join(folder, "run.log"))
-        _write(os.path.join(folder, "run_info.json"), json.dumps(_jsonable(manager.build_run_info()), indent=2))
     except OSError as exc:
-        raise ExperimentError(f"cannot write the full store of {manager.get_reference_name()} in {folder}: {exc}; check that STORAGE_ROOT is writable") from exc
+        raise _unwritable(manager, folder, exc) from exc
     return folder
+
+
+def finish_store(manager: ArtifactManager) -> str:
+    """Mark the full store of a finished run complete (`run_info.json`) and upload it to a remote storage.
+
+    Called after `write_store` and the report. On a remote STORAGE_ROOT the
+    staging folder is uploaded to `experiments/<ref>/`, `run_info.json` last,
+    and kept on this machine.
+
+    Returns:
+        Where the folder is: a local path, or the storage URL of the uploaded folder.
+
+    Raises:
+        ExperimentError: `run_info.json` cannot be written, or the upload failed
+            (the run's results are cached and recorded all the same).
+    """
+    folder = manager.get_run_staging_path()
+    try:
+        _write(os.path.join(folder, RUN_INFO_FILE), json.dumps(_jsonable(manager.build_run_info()), indent=2))
+    except OSError as exc:
+        raise _unwritable(manager, folder, exc) from exc
+    key = manager.get_run_storage_path()
+    if key is not None:
+        _upload(manager, folder, key)
+    return manager.get_run_output_path()
+
+
+def _unwritable(manager: ArtifactManager, folder: str, exc: OSError) -> ExperimentError:
+    return ExperimentError(
+        f"cannot write the full store of {manager.get_reference_name()} in {folder}: {exc};"
+        f" check that {manager.runs_path} is writable"
+    )
+
+
+def _upload(manager: ArtifactManager, folder: str, key: str) -> None:
+    """Upload the local `folder` to `key` of the default storage, `run_info.json` last."""
+    from tether.files.storages import StorageError, default_storage
+
+    names = sorted(name for name in os.listdir(folder) if name != RUN_INFO_FILE)
+    try:
+        for name in [*names, RUN_INFO_FILE]:
+            default_storage.upload(os.path.join(folder, name), f"{key}/{name}", overwrite=True)
+    except (StorageError, OSError) as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise ExperimentError(
+            f"cannot upload the full store of {manager.get_reference_name()} to {manager.get_run_output_path()}"
+            f" ({reason}); the run is recorded and its results cached, and the folder is kept in {folder}:"
+            " check STORAGE_ROOT and its credentials, then upload that folder there"
+        ) from exc
