@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import tether.bundles as api
-from tether.bundles.store import current_store
+from tether.bundles.store import BundleStore, current_store
+from tether.catalog.bundle_records import BundleEntry, split_segment_ref
 from tether.conf import settings
 
 
@@ -68,3 +69,28 @@ def make_frame() -> Callable[..., pd.DataFrame]:
         return pd.DataFrame(np.random.default_rng(seed).random((rows, 3)), columns=list("abc"))
 
     return make
+
+
+def rewrite_manifest(store: BundleStore, entry: BundleEntry, text: str) -> None:
+    """Replace a bundle's manifest in storage: its file, or its segment line (`text` padded to its length)."""
+    found = split_segment_ref(entry.manifest_path)
+    if found is None:
+        store.storage.touch(entry.manifest_path, text)
+        return
+    path, offset, length = found
+    data = text.encode("utf-8")
+    assert len(data) <= length and b"\n" not in data, "a segment line can only be replaced by one as long"
+    with open(store.storage.local_path(path), "r+b") as handle:
+        handle.seek(offset)
+        handle.write(data.ljust(length))
+
+
+def cut_manifest(store: BundleStore, entry: BundleEntry) -> None:
+    """Lose a bundle's manifest: delete its file, or cut its segment where its line begins."""
+    found = split_segment_ref(entry.manifest_path)
+    if found is None:
+        store.storage.rm(entry.manifest_path)
+        return
+    path, offset, _ = found
+    with open(store.storage.local_path(path), "r+b") as handle:
+        handle.truncate(offset)

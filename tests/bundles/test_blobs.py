@@ -11,6 +11,7 @@ import tether.bundles as api
 from tether.bundles import Bundle
 from tether.bundles.blobs import BlobStore, digest_bytes, digest_file
 from tether.files.storages.memory import MemoryStorage
+from tests.bundles.conftest import cut_manifest, rewrite_manifest
 
 
 def test_digests_are_xxh3_128_hex(tmp_path):
@@ -58,10 +59,10 @@ def test_a_changed_payload_blob_or_inline_data_is_refused(ctx, store):
     with pytest.raises(api.BundleCorruptError, match="'large'.*data changed"):
         api.cat(ctx, "large")
     small = Bundle(ctx, name="small", data=b"s" * 10)
-    manifest = json.loads(store.storage.read(api.get(ctx, "small")._entry.manifest_path))
+    manifest = json.loads(store.manifest_bytes(api.get(ctx, "small")._entry))
     digest = next(iter(manifest["inline"]))
     manifest["inline"][digest] = "AAAA"
-    store.storage.touch(small._entry.manifest_path, json.dumps(manifest))
+    rewrite_manifest(store, small._entry, json.dumps(manifest, separators=(",", ":")))
     with pytest.raises(api.BundleCorruptError, match="'small'.*hash mismatch"):
         api.cat(ctx, "small")
 
@@ -74,7 +75,7 @@ def test_missing_blobs_and_manifests_are_reported(ctx, store, tmp_path):
     with pytest.raises(api.BundleCorruptError, match="'f'.*file 'f.txt' is missing"):
         api.cat(ctx, "f")
     other = Bundle(ctx, name="g", data=1)
-    store.storage.rm(other._entry.manifest_path)
+    cut_manifest(store, other._entry)
     with pytest.raises(api.BundleCorruptError, match="manifest .* is missing.*catalog rebuild"):
         api.cat(ctx, "g")
 

@@ -9,7 +9,10 @@ import pytest
 import tether.bundles as api
 from tether.bundles import Bundle
 from tether.catalog.errors import CatalogError
+from tether.bundles.segments import SegmentWriter
+from tether.catalog.bundle_records import manifest_path, split_segment_ref
 from tether.files.storages.local import LocalStorage
+from tests.bundles.conftest import rewrite_manifest
 
 
 def test_blobs_and_the_manifest_are_in_storage_before_the_catalog_row(ctx, store, monkeypatch, tmp_path):
@@ -19,7 +22,7 @@ def test_blobs_and_the_manifest_are_in_storage_before_the_catalog_row(ctx, store
     add = store.index.add
 
     def checking_add(entry, **kwargs):
-        seen["manifest"] = json.loads(store.storage.read(entry.manifest_path))
+        seen["manifest"] = json.loads(store.manifest_bytes(entry))
         seen["blobs"] = all(store.blobs.exists(f.hash) for f in entry.files)
         return add(entry, **kwargs)
 
@@ -39,6 +42,9 @@ def test_a_catalog_failure_removes_the_manifest(ctx, store, monkeypatch):
         bundle.close()
     assert not bundle.closed
     assert [p for p in store.storage.find("bundles/contexts") if p.endswith(".json") and "bundles/x" in p] == []
+    # Its segment line stays, marked removed: a rebuild does not bring the bundle back.
+    monkeypatch.undo()
+    assert api.rebuild().bundles == 0 and api.search(ctx) == []
 
 
 def test_search_and_listing_read_only_the_catalog(ctx, store, monkeypatch, tmp_path):
@@ -85,7 +91,7 @@ def test_a_blob_removed_while_a_bundle_is_written_is_written_again(ctx, store, m
 def test_rebuild_skips_manifests_it_cannot_read(ctx, store):
     good = Bundle(ctx, name="good", data=1)
     bad = Bundle(ctx, name="bad", data=2)
-    store.storage.touch(bad._entry.manifest_path, "{not json")
+    rewrite_manifest(store, bad._entry, "{not json")
     store.storage.touch("bundles/contexts/test/bundles/bad/not-a-uuid.json", "{}")
     report = api.rebuild()
     assert report.bundles == 1 and len(report.skipped) == 1 and "not valid JSON" in report.skipped[0]
@@ -99,7 +105,9 @@ def test_manifest_paths_encode_names_safely(ctx, store):
                 Bundle(ctx, name=name, data=1)
             continue
         bundle = Bundle(ctx, name=name, data=name)
-        path = bundle._entry.manifest_path
+        # Its markers' folder: where its manifest file is, or would be (its manifest is in a segment).
+        path = manifest_path(ctx, name, bundle.uuid)
         assert path.startswith("bundles/contexts/test/bundles/") and path.count("/") == 5
+        assert bundle._entry.home == path
         assert api.cat(ctx, name) == name
     assert api.rebuild().bundles == 5

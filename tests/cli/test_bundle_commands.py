@@ -198,7 +198,7 @@ def test_bad_input_is_one_line_and_exit_2(project):
         (("switch", "nope"), "no data context 'nope'"),
         (("context", "bad name"), "cannot name a data context"),
         (("context", "-d", "nope"), "no data context 'nope'"),
-        (("cat", "nope"), "no bundle with name 'nope'"),
+        (("cat", "nope"), "no bundle with name or uuid 'nope'"),
         (("cat", "--uuid", missing), f"no bundle with uuid {missing}"),
         (("cat",), "give the NAME"),
         (("commit", "nope"), "'nope'"),

@@ -43,8 +43,13 @@ def _owner() -> str:
 
 
 def _short_hash(value: Any) -> str:
+    if not value and isinstance(value, dict):
+        return _EMPTY_HASH
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return xxhash.xxh3_64_hexdigest(text.encode("utf-8"))[:10]
+
+
+_EMPTY_HASH = xxhash.xxh3_64_hexdigest(b"{}")[:10]  # most bundles have no params or inputs
 
 
 def _epoch(value: float | datetime | None, argument: str) -> float:

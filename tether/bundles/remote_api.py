@@ -363,7 +363,7 @@ def _localize_entry(
     store.index.add_files(entry.uuid, chosen, check_blob=check_blob)
     local = {(f.path, f.hash) for f in store.index.find(None, uuid=entry.uuid)[0].files}
     if all((f.path, f.hash) in local for f in all_files):
-        store.storage.rm(remote_marker_path(entry.manifest_path), missing_ok=True)
+        store.storage.rm(remote_marker_path(entry.home), missing_ok=True)
     return blobs, fetched
 
 
@@ -377,7 +377,7 @@ def _delocalize_entry(
         )
     chosen = _chosen(_manifest_files(store, entry), files, entry)
     # The marker goes first: a crash after it leaves files that are only fetched again.
-    store.storage.touch(remote_marker_path(entry.manifest_path), b"{}")
+    store.storage.touch(remote_marker_path(entry.home), b"{}")
     hashes = store.index.remove_files(entry.uuid, [file.path for file in chosen])
     store._drop_cache(entry.uuid)
     return store.index.collect_blobs(hashes, store.blobs.delete)
@@ -428,7 +428,7 @@ def localize_missing(store: BundleStore, entry: BundleEntry) -> bool:
     Raises:
         BundleCorruptError: its context has no remote any more to fetch from.
     """
-    if not store.storage.isfile(remote_marker_path(entry.manifest_path)):
+    if not store.storage.isfile(remote_marker_path(entry.home)):
         return False
     try:
         io, _ = remote_of(store, entry.context)

@@ -34,7 +34,6 @@ from tether.catalog.bundle_records import (
     manifest_path,
 )
 from tether.catalog.errors import CatalogError
-from tether.files.storages import StorageNotFoundError
 
 __all__ = [
     "PullReport",
@@ -100,7 +99,7 @@ def push_entries(
     report.present = len(entries) - len(todo)
     if not todo:
         return report
-    raws = [_read_local(store, entry) for entry in todo]
+    raws = [store.manifest_bytes(entry) for entry in todo]
     manifests = [_parse_local(entry, raw) for entry, raw in zip(todo, raws)]
     owners: dict[str, tuple[BundleEntry, FileEntry]] = {}
     for entry, manifest in zip(todo, manifests):
@@ -154,18 +153,6 @@ def push_entries(
     if tick:
         tick("bundle", len(todo))
     return report
-
-
-def _read_local(store: BundleStore, entry: BundleEntry) -> bytes:
-    try:
-        data = store.storage.read(entry.manifest_path)
-    except StorageNotFoundError:
-        raise BundleCorruptError(
-            f"bundle {label(entry)}: its manifest {entry.manifest_path} is missing from local storage;"
-            " remove the bundle, or run `tether catalog rebuild`"
-        ) from None
-    assert isinstance(data, bytes)
-    return data
 
 
 def _parse_local(entry: BundleEntry, raw: bytes) -> dict[str, Any]:
@@ -367,10 +354,10 @@ def pull_entries(
             # Files whose content is here already (another bundle holds it) count as local.
             local = [file for file in entry.files if store.blobs.exists(file.hash)]
             if len(local) < len(entry.files):
-                store.storage.touch(remote_marker_path(entry.manifest_path), b"{}")
+                store.storage.touch(remote_marker_path(entry.home), b"{}")
             entry.files = local
         store.storage.touch(entry.manifest_path, json.dumps(data, separators=(",", ":"), allow_nan=False))
-        store.storage.touch(commit_marker_path(entry.manifest_path), stamp)
+        store.storage.touch(commit_marker_path(entry.home), stamp)
 
     def check_blob(file: FileEntry) -> None:
         # A local removal may have collected a fetched blob no bundle held yet: fetch it again.

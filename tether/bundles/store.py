@@ -1,14 +1,17 @@
 """Where bundles live: the catalog index, the storage, and the project's local folders.
 
 Closing a bundle writes, in this order: its blobs (content-addressed, skipped
-when present), its manifest (one JSON file, the record the catalog can be
-rebuilt from, with small payloads inline), then one catalog transaction that
-makes it visible. Nothing is fsynced and there is no commit per file: a crash
-before the transaction leaves at most unreferenced blobs and a complete
-manifest that `rebuild` would index, never a visible partial bundle.
+when present), its manifest (the record the catalog can be rebuilt from, with
+small payloads inline: a line of this process's segment on storage with local
+files, else a JSON file of its own; see `tether.bundles.segments`), then one
+catalog transaction that makes it visible. Nothing is fsynced and there is no
+commit per file: a crash before the transaction leaves at most unreferenced
+blobs and a complete manifest that `rebuild` would index, never a visible
+partial bundle.
 
-Removing bundles runs the other way: the catalog first, then the manifests,
-then the blobs no bundle references any more.
+Removing bundles runs the other way: the catalog first, then the manifests
+(a segment line is marked removed, and a segment nothing refers to any more is
+deleted), then the blobs no bundle references any more.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from tether.bundles.blobs import BlobStore, digest_bytes
 from tether.bundles.decoding import Decoder
 from tether.bundles.errors import BundleCorruptError, BundleDataError, BundleError, ContextNotFoundError
 from tether.bundles.files import PendingFile, tether_dir
+from tether.bundles.segments import SegmentWriter, collect_segments, mark_removed, read_segment_line
 from tether.catalog import default_catalog
 from tether.catalog.bundle_index import BundleIndex
 from tether.catalog.bundle_records import (
@@ -34,6 +38,7 @@ from tether.catalog.bundle_records import (
     commit_marker_path,
     context_dir,
     context_marker_path,
+    split_segment_ref,
     validate_context_name,
 )
 from tether.catalog.errors import CatalogError
@@ -88,6 +93,7 @@ class BundleStore:
         self.base_dir = os.fspath(base_dir)
         self.local_dir = tether_dir(self.base_dir)
         self.allow_pickle = allow_pickle
+        self.segments = SegmentWriter(storage, index)
         self._contexts: set[str] = set()
 
     # --- contexts ----------------------------------------------------------------------
@@ -194,7 +200,7 @@ class BundleStore:
                 sources.setdefault(pending.hash, pending)
                 entry.files.append(FileEntry(pending.path, pending.hash, pending.size))
             manifest = {**entry.manifest_fields(), "data": node, "inline": inline}
-            self.storage.touch(entry.manifest_path, json.dumps(manifest, separators=(",", ":"), allow_nan=False))
+            self.write_manifests([entry], [json.dumps(manifest, separators=(",", ":"), allow_nan=False)])
         except BundleDataError as exc:
             raise BundleDataError(f"bundle {label(entry)}: {exc}") from None
         except (StorageError, OSError) as exc:
@@ -213,19 +219,44 @@ class BundleStore:
             self.index.add(entry, check_blob=check_blob)
         except BaseException as exc:
             try:
-                self.storage.rm(entry.manifest_path, missing_ok=True)
+                self._drop_manifest(entry)
             except StorageError:
                 pass
             if isinstance(exc, CatalogError):
                 raise BundleError(f"cannot record bundle {label(entry)}: {exc}") from exc
             raise
 
+    def write_manifests(self, entries: list[BundleEntry], texts: list[str]) -> None:
+        """Write the manifests of closed bundles of one context, setting each entry's `manifest_path`.
+
+        On storage with local files they are appended to this process's segment in
+        one write; elsewhere each is a file of its own, at `entry.home`.
+
+        Raises:
+            OSError, StorageError: storage cannot be written.
+        """
+        if self.segments.enabled and entries:
+            refs = self.segments.append(entries[0].context, [text.encode("utf-8") for text in texts])
+            for entry, ref in zip(entries, refs):
+                entry.manifest_path = ref
+            return
+        for entry, text in zip(entries, texts):
+            entry.manifest_path = entry.home
+            self.storage.touch(entry.manifest_path, text)
+
+    def _drop_manifest(self, entry: BundleEntry) -> None:
+        """Delete a bundle's manifest, or mark its segment line removed."""
+        if split_segment_ref(entry.manifest_path) is not None:
+            mark_removed(self.storage, entry.home, entry.manifest_path)
+        elif entry.manifest_path:
+            self.storage.rm(entry.manifest_path, missing_ok=True)
+
     def commit(self, entries: Iterable[BundleEntry]) -> int:
         """Set the commit flag of bundles: a marker beside each manifest, then the catalog."""
         todo = [entry for entry in entries if not entry.committed]
         stamp = json.dumps({"committed_at": datetime.now(timezone.utc).isoformat()})
         for entry in todo:
-            self.storage.touch(commit_marker_path(entry.manifest_path), stamp)
+            self.storage.touch(commit_marker_path(entry.home), stamp)
         changed = self.index.set_committed([entry.uuid for entry in todo])
         for entry in todo:
             entry.committed = True
@@ -240,13 +271,33 @@ class BundleStore:
         entries = list(entries)
         hashes = self.index.remove(entry.uuid for entry in entries)
         for entry in entries:
-            if entry.manifest_path:
-                self.storage.rm(entry.manifest_path, missing_ok=True)
-                self.storage.rm(commit_marker_path(entry.manifest_path), missing_ok=True)
+            self._drop_manifest(entry)
+            self.storage.rm(commit_marker_path(entry.home), missing_ok=True)
             self._drop_cache(entry.uuid)
+        # Segments of processes that ended without deleting theirs (killed, or
+        # multiprocessing workers, which skip exit handlers) go here too.
+        collect_segments(self.storage, self.index, {entry.context for entry in entries})
         return self.index.collect_blobs(hashes, self.blobs.delete)
 
     # --- reading ---------------------------------------------------------------------------
+
+    def manifest_bytes(self, entry: BundleEntry) -> bytes:
+        """The raw manifest of a bundle, from its file or its segment line.
+
+        Raises:
+            BundleCorruptError: it is missing from storage.
+        """
+        try:
+            if split_segment_ref(entry.manifest_path) is not None:
+                return read_segment_line(self.storage, entry.manifest_path)
+            data = self.storage.read(entry.manifest_path)
+        except StorageNotFoundError:
+            raise BundleCorruptError(
+                f"bundle {label(entry)}: its manifest {entry.manifest_path} is missing from storage;"
+                " remove the bundle, or run `tether catalog rebuild`"
+            ) from None
+        assert isinstance(data, bytes)
+        return data
 
     def manifest(self, entry: BundleEntry) -> dict[str, Any]:
         """The manifest of a bundle, read from storage.
@@ -255,12 +306,7 @@ class BundleStore:
             BundleCorruptError: it is missing or does not describe this bundle.
         """
         try:
-            data = json.loads(self.storage.read(entry.manifest_path))
-        except StorageNotFoundError:
-            raise BundleCorruptError(
-                f"bundle {label(entry)}: its manifest {entry.manifest_path} is missing from storage;"
-                " remove the bundle, or run `tether catalog rebuild`"
-            ) from None
+            data = json.loads(self.manifest_bytes(entry))
         except ValueError as exc:
             raise BundleCorruptError(f"bundle {label(entry)}: its manifest is not valid JSON ({exc})") from exc
         if not isinstance(data, dict) or data.get("uuid") != entry.uuid:

@@ -144,6 +144,12 @@ class BundleIndex:
 
         self.database.write(work)
 
+    def refers_to_segment(self, path: str) -> bool:
+        """Whether a recorded bundle has its manifest in the segment at storage path `path`."""
+        # `#` is the separator of a segment reference, and `$` the character after it.
+        sql = "SELECT 1 FROM bundles WHERE manifest_path >= ? AND manifest_path < ? LIMIT 1"
+        return self.database.read(lambda c: c.execute(sql, (f"{path}#", f"{path}$")).fetchone() is not None)
+
     def add_many(self, entries: Iterable[BundleEntry]) -> int:
         """Record many closed bundles in one transaction, trusting their blobs; returns how many.
 

@@ -1,14 +1,17 @@
 """Re-creating the bundle index from the manifests in storage.
 
 Storage holds, under `bundles/contexts/<context>/`, a `context.json` per data
-context and, under `bundles/<name>/`, one `<uuid>.json` manifest per closed
-bundle with, beside it, `<uuid>.committed` if it was committed, and
-`<uuid>.remote` if it was pulled from a remote without (all) its files: those
-files are left out of the index, whose rule is that an indexed file's blob is
-in storage (they are recorded again when fetched). A rebuild reads
-them all, then replaces the contexts and bundles of the catalog in one write
-transaction: until then the old index stays in force, and a crash half-way
-leaves it intact. Runs are not touched (`Catalog.rebuild` covers those).
+context, the manifests of its closed bundles, and markers. A manifest is a file,
+`bundles/<name>/<uuid>.json`, or a line of a segment, `segments/<id>.jsonl`
+(see `tether.bundles.segments`); a torn last line of a segment is skipped.
+Beside where a bundle's manifest file is or would be sit `<uuid>.committed` if
+it was committed, `<uuid>.removed` listing its segment lines that were removed
+(skipped here), and `<uuid>.remote` if it was pulled from a remote without (all)
+its files: those files are left out of the index, whose rule is that an indexed
+file's blob is in storage (they are recorded again when fetched). A rebuild
+reads them all, then replaces the contexts and bundles of the catalog in one
+write transaction: until then the old index stays in force, and a crash
+half-way leaves it intact. Runs are not touched (`Catalog.rebuild` covers those).
 """
 
 from __future__ import annotations
@@ -23,9 +26,14 @@ from tether.catalog.bundle_records import (
     BLOBS_DIR,
     CONTEXT_FILE,
     CONTEXTS_DIR,
+    REMOVED_SUFFIX,
     BundleEntry,
     ContextEntry,
     parse_manifest_path,
+    parse_removed,
+    parse_segment_path,
+    segment_lines,
+    segment_ref,
 )
 from tether.catalog.errors import CatalogError
 from tether.exceptions import StorageError
@@ -112,6 +120,62 @@ def _contexts(storage: BaseStorage) -> dict[str, ContextEntry]:
     return found
 
 
+def _found_manifests(
+    storage: BaseStorage, paths: list[str], committed_homes: set[str], report: BundleRebuildReport
+) -> Iterator[tuple[str, str, BundleEntry]]:
+    """`(where, context, entry)` of every readable manifest: files first, then segment lines not removed."""
+    for path, committed in iter_manifests(storage, paths):
+        context, uuid = parse_manifest_path(path)  # type: ignore[misc]
+        try:
+            entry = BundleEntry.from_manifest(read_manifest(storage, path), manifest_path=path, committed=committed)
+            if entry.uuid != uuid or entry.context != context:
+                raise CatalogError(f"it describes bundle {entry.uuid} of context {entry.context!r}")
+        except (CatalogError, StorageError, ValueError, TypeError) as exc:
+            report.skipped.append(f"{path}: {exc}")
+            continue
+        yield path, context, entry
+    removed = _removed_refs(storage, paths)
+    for path in paths:
+        context = parse_segment_path(path)
+        if context is None:
+            continue
+        try:
+            data = storage.read(path)
+        except StorageError as exc:
+            report.skipped.append(f"{path}: {exc}")
+            continue
+        assert isinstance(data, bytes)
+        for offset, line in segment_lines(data):
+            ref = segment_ref(path, offset, len(line))
+            if ref in removed:
+                continue
+            try:
+                try:
+                    manifest = json.loads(line)
+                except ValueError as exc:
+                    raise CatalogError(f"the bundle manifest is not valid JSON: {exc}") from None
+                entry = BundleEntry.from_manifest(manifest, manifest_path=ref)
+                if entry.context != context:
+                    raise CatalogError(f"it describes a bundle of context {entry.context!r}")
+            except (CatalogError, ValueError, TypeError) as exc:
+                report.skipped.append(f"{ref}: {exc}")
+                continue
+            entry.committed = entry.home in committed_homes
+            yield ref, context, entry
+
+
+def _removed_refs(storage: BaseStorage, paths: list[str]) -> set[str]:
+    """The segment lines that removal markers list."""
+    removed: set[str] = set()
+    for path in paths:
+        if path.endswith(REMOVED_SUFFIX):
+            try:
+                removed.update(parse_removed(storage.read(path)))
+            except StorageError:
+                continue
+    return removed
+
+
 def rebuild_bundles(catalog: SQLiteCatalog, storage: BaseStorage) -> BundleRebuildReport:
     """Replace the contexts and bundles recorded in `catalog` with those in `storage`.
 
@@ -122,27 +186,23 @@ def rebuild_bundles(catalog: SQLiteCatalog, storage: BaseStorage) -> BundleRebui
     report = BundleRebuildReport()
     contexts = _contexts(storage)
     derived: set[str] = set()
-    entries: list[BundleEntry] = []
+    entries: dict[str, BundleEntry] = {}
     paths = _scan(storage)
     partial = remote_only(paths)
-    for path, committed in iter_manifests(storage, paths):
-        context, uuid = parse_manifest_path(path)  # type: ignore[misc]
-        try:
-            entry = BundleEntry.from_manifest(read_manifest(storage, path), manifest_path=path, committed=committed)
-            if entry.uuid != uuid or entry.context != context:
-                raise CatalogError(f"it describes bundle {entry.uuid} of context {entry.context!r}")
-        except (CatalogError, StorageError, ValueError, TypeError) as exc:
-            report.skipped.append(f"{path}: {exc}")
+    committed_homes = {path[: -len(COMMIT_SUFFIX)] + ".json" for path in paths if path.endswith(COMMIT_SUFFIX)}
+    for path, context, entry in _found_manifests(storage, paths, committed_homes, report):
+        if entry.uuid in entries:
+            report.skipped.append(f"{path}: bundle {entry.uuid} has another manifest, which is kept")
             continue
-        if path in partial:
+        if entry.home in partial:
             _local_files(storage, entry)
         if context not in contexts:
             contexts[context] = ContextEntry(context, entry.created_at)
             derived.add(context)
         elif context in derived and entry.created_at < contexts[context].created_at:
             contexts[context].created_at = entry.created_at
-        entries.append(entry)
-    entries.sort(key=lambda entry: (entry.created_at, entry.uuid))
-    report.bundles = catalog.bundles.replace_all(contexts.values(), entries)
+        entries[entry.uuid] = entry
+    ordered = sorted(entries.values(), key=lambda entry: (entry.created_at, entry.uuid))
+    report.bundles = catalog.bundles.replace_all(contexts.values(), ordered)
     report.contexts = len(contexts)
     return report

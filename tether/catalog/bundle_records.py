@@ -1,9 +1,14 @@
 """What the catalog stores about data bundles, and where their manifests sit in storage.
 
-A bundle's manifest (`bundles/contexts/<context>/bundles/<name>/<uuid>.json`) is
-the record; the catalog is an index of the fields below and can be rebuilt from
-the manifests. The manifest also holds the bundle's data presentation, which
-only `tether.bundles` reads; the catalog keeps a one-word summary of it.
+A bundle's manifest is the record; the catalog is an index of the fields below
+and can be rebuilt from the manifests. The manifest also holds the bundle's data
+presentation, which only `tether.bundles` reads; the catalog keeps a one-word
+summary of it. A manifest is either a file of its own,
+`bundles/contexts/<context>/bundles/<name>/<uuid>.json`, or one line of a
+segment, `bundles/contexts/<context>/segments/<id>.jsonl`, which one process
+appends to (on storage with local files); the catalog's `manifest_path` is then
+`<segment path>#<offset>+<length>`. Either way the bundle's markers (committed,
+remote, removed) sit beside where its own manifest file is or would be.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -34,6 +39,11 @@ __all__ = [
     "context_marker_path",
     "manifest_path",
     "parse_manifest_path",
+    "parse_removed",
+    "parse_segment_path",
+    "segment_lines",
+    "segment_ref",
+    "split_segment_ref",
     "validate_context_name",
 ]
 
@@ -43,6 +53,9 @@ CONTEXTS_DIR = f"{BUNDLES_DIR}/contexts"
 CONTEXT_FILE = "context.json"
 MANIFEST_SUFFIX = ".json"
 COMMIT_SUFFIX = ".committed"
+REMOVED_SUFFIX = ".removed"
+SEGMENTS_FOLDER = "segments"
+SEGMENT_SUFFIX = ".jsonl"
 MANIFEST_FORMAT = 1
 
 _CONTEXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}", re.ASCII)
@@ -123,6 +136,53 @@ def parse_manifest_path(path: str) -> tuple[str, str] | None:
     if not _UUID.fullmatch(uuid):
         return None
     return parts[2], uuid
+
+
+def segment_ref(path: str, offset: int, length: int) -> str:
+    """The `manifest_path` of a manifest that is the line at `offset` (`length` bytes) of segment `path`."""
+    return f"{path}#{offset}+{length}"
+
+
+def split_segment_ref(ref: str) -> tuple[str, int, int] | None:
+    """`(segment path, offset, length)` of a segment reference, or None for a manifest file's path."""
+    path, hash_sign, span = ref.rpartition("#")
+    if not hash_sign or not path.endswith(SEGMENT_SUFFIX):
+        return None
+    offset, plus, length = span.partition("+")
+    if not plus or not offset.isdigit() or not length.isdigit():
+        return None
+    return path, int(offset), int(length)
+
+
+def segment_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """`(offset, line)` of each complete line of a segment's content (a torn last line is left out)."""
+    offset = 0
+    while (end := data.find(b"\n", offset)) >= 0:
+        if end > offset:
+            yield offset, data[offset:end]
+        offset = end + 1
+
+
+def parse_removed(data: bytes | str) -> list[str]:
+    """The segment references a `<uuid>.removed` marker lists (none if it is not a JSON list)."""
+    try:
+        listed = json.loads(data)
+    except ValueError:
+        return []
+    return [str(ref) for ref in listed] if isinstance(listed, list) else []
+
+
+def parse_segment_path(path: str) -> str | None:
+    """The context of a segment path (`bundles/contexts/<context>/segments/<id>.jsonl`), or None."""
+    parts = path.split("/")
+    if (
+        len(parts) != 5
+        or f"{parts[0]}/{parts[1]}" != CONTEXTS_DIR
+        or parts[3] != SEGMENTS_FOLDER
+        or not parts[4].endswith(SEGMENT_SUFFIX)
+    ):
+        return None
+    return parts[2]
 
 
 def blob_path(digest: str) -> str:
@@ -228,6 +288,14 @@ class BundleEntry:
             code_ref=row[8] or "", git=_load(row[9]), timing=_load(row[10]),
             presentation=row[11] or "", manifest_path=row[12] or "",
         )
+
+    @property
+    def home(self) -> str:
+        """The path of the bundle's own manifest file: where it is, or would be if it is in a segment.
+
+        Its markers sit beside it (`commit_marker_path(entry.home)`).
+        """
+        return manifest_path(self.context, self.name, self.uuid)
 
     def manifest_fields(self) -> dict[str, Any]:
         """The catalog's fields as the manifest holds them (without `committed`, kept beside it)."""

@@ -232,6 +232,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE contexts ADD COLUMN remote_context TEXT",
     )),
     Migration(3, "experiment run numbers and the stage cache of experiments", _EXPERIMENTS),
+    # Manifests appended to segments (`<segment>#<offset>+<length>`): whether any
+    # bundle still refers to a segment is one range lookup, not a scan.
+    Migration(4, "bundles are found by where their manifest is", (
+        "CREATE INDEX bundles_by_manifest ON bundles (manifest_path)",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -196,6 +196,8 @@ class CacheStore:
             return 0
         batch, self.pending = self.pending, []
         entries = [entry for item in batch for entry in self._prepare(item)]
+        if entries:
+            self._writer().write_manifests()
         self.index.record_cache([item.row for item in batch], entries)
         for item in batch:
             self._pending_rows.pop(item.row.key, None)
@@ -236,13 +238,15 @@ def _owner() -> str:
 
 
 class _Writer:
-    """Writes the blobs and manifests of cached outputs, straight to disk on local storage."""
+    """Writes the blobs and manifests of cached outputs: blobs straight to disk on local storage,
+    the manifests of a batch in one append to the store's segment."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
         self.local_root = store.storage.local_path("")
         self.owner = _owner()
         self._manifest_folders: dict[str, str] = {}
+        self._manifests: list[tuple[Any, str]] = []
 
     def put_blob(self, path: str, digest: str) -> None:
         """Copy a cache file into the blob store (unless that content is there already).
@@ -272,18 +276,6 @@ class _Writer:
         if folder is None:
             folder = self._manifest_folders[bundle_name] = manifest_path(BUNDLE_CONTEXT, bundle_name, "X")[:-6]
         return f"{folder}{uuid}.json"
-
-    def write_manifest(self, path: str, text: str) -> None:
-        """Write a manifest at storage path `path`, through a temporary name."""
-        if self.local_root is None:
-            self.store.storage.touch(path, text)
-            return
-        full = os.path.join(self.local_root, path)
-        ensure_folder(os.path.dirname(full))
-        temp = f"{full}.{os.getpid()}.tmp"
-        with open(temp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, full)
 
     def bundle(self, item: PendingExecution, name: str, paths: list[str], now: str, manager: Any) -> Any:
         """Store output `name`'s files as blobs, write its manifest; returns its `BundleEntry`.
@@ -341,5 +333,12 @@ class _Writer:
             files=entries,
         )
         manifest = {**entry.manifest_fields(), "data": node, "inline": {}}
-        self.write_manifest(entry.manifest_path, json.dumps(manifest, separators=(",", ":")))
+        self._manifests.append((entry, json.dumps(manifest, separators=(",", ":"))))
         return entry
+
+    def write_manifests(self) -> None:
+        """Write the manifests of the bundles made since the last call, in one append where storage allows."""
+        if self._manifests:
+            entries, texts = zip(*self._manifests)
+            self._manifests = []
+            self.store.write_manifests(list(entries), list(texts))
