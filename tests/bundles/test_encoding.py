@@ -61,7 +61,7 @@ SCALARS = [
 ]
 CONTAINERS = [
     [], (), {}, [1, "a", None, 2.5, True], (1, 2), (1,), ((1, 2), [3, (4,)]), {"a": {"b": [1, {"c": None}]}},
-    {1: "int key", 1.5: "float key", (1, 2): "tuple key", None: "none key", True: "bool key"},
+    {1: "int key", 1.5: "float key", (1, 2): "tuple key", None: "none key", False: "bool key"},
     {"tuple": (1, 2), "nested": {"t": (3,)}}, {1, 2, 3}, frozenset({"a", "b"}), [float("nan")],
     {"big": list(range(5000))},
 ]

@@ -9,8 +9,7 @@ import pytest
 import tether.bundles as api
 from tether.bundles import Bundle
 from tether.catalog.errors import CatalogError
-from tether.bundles.segments import SegmentWriter
-from tether.catalog.bundle_records import manifest_path, split_segment_ref
+from tether.catalog.bundle_records import manifest_path
 from tether.files.storages.local import LocalStorage
 from tests.bundles.conftest import rewrite_manifest
 
