@@ -145,7 +145,6 @@ class SegmentWriter:
             with contextlib.suppress(Exception):  # at exit the catalog may be unreachable: it stays
                 _collect(self.storage, self.index, self.root, path)
 
-
     def _segment(self, context: str) -> _Segment:
         if self._pid != os.getpid():
             # A forked child shares its parent's segments: it closes its copies (the
@@ -155,14 +154,16 @@ class SegmentWriter:
                     os.close(inherited.descriptor)
             self._segments = {}
             self._pid = os.getpid()
-        segment = self._segments.get(context)
-        if segment is not None and os.fstat(segment.descriptor).st_nlink == 0:
-            # Deleted under us (the context was deleted): begin another.
+        while True:
+            segment = self._segments.get(context)
+            if segment is None:
+                segment = self._segments[context] = self._open(context)
+            # Checked with the lock held: a segment deleted under us (its context was
+            # deleted, or a collector took it between its creation and our lock) is
+            # left for another.
+            if os.fstat(segment.descriptor).st_nlink > 0:
+                return segment
             self._close(context)
-            segment = None
-        if segment is None:
-            segment = self._segments[context] = self._open(context)
-        return segment
 
     def _open(self, context: str) -> _Segment:
         assert self.root is not None
