@@ -356,8 +356,10 @@ def pull_entries(
             if len(local) < len(entry.files):
                 store.storage.touch(remote_marker_path(entry.home), b"{}")
             entry.files = local
-        store.storage.touch(entry.manifest_path, json.dumps(data, separators=(",", ":"), allow_nan=False))
         store.storage.touch(commit_marker_path(entry.home), stamp)
+    # One append on storage with local files, a file each elsewhere.
+    texts = [json.dumps(data, separators=(",", ":"), allow_nan=False) for data in manifests]
+    store.write_manifests(entries, texts)
 
     def check_blob(file: FileEntry) -> None:
         # A local removal may have collected a fetched blob no bundle held yet: fetch it again.
@@ -367,6 +369,8 @@ def pull_entries(
     try:
         store.index.add_pulled(entries, check_blob=check_blob)
     except CatalogError as exc:
+        for entry in entries:
+            store.drop_manifest(entry)
         raise BundleError(f"cannot record the pulled bundles in data context {local_context!r}: {exc}") from exc
     report.pulled = entries
     return report

@@ -219,7 +219,7 @@ class BundleStore:
             self.index.add(entry, check_blob=check_blob)
         except BaseException as exc:
             try:
-                self._drop_manifest(entry)
+                self.drop_manifest(entry)
             except StorageError:
                 pass
             if isinstance(exc, CatalogError):
@@ -244,7 +244,7 @@ class BundleStore:
             entry.manifest_path = entry.home
             self.storage.touch(entry.manifest_path, text)
 
-    def _drop_manifest(self, entry: BundleEntry) -> None:
+    def drop_manifest(self, entry: BundleEntry) -> None:
         """Delete a bundle's manifest, or mark its segment line removed."""
         if split_segment_ref(entry.manifest_path) is not None:
             mark_removed(self.storage, entry.home, entry.manifest_path)
@@ -271,7 +271,7 @@ class BundleStore:
         entries = list(entries)
         hashes = self.index.remove(entry.uuid for entry in entries)
         for entry in entries:
-            self._drop_manifest(entry)
+            self.drop_manifest(entry)
             self.storage.rm(commit_marker_path(entry.home), missing_ok=True)
             self._drop_cache(entry.uuid)
         # Segments of processes that ended without deleting theirs (killed, or
