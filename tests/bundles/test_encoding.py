@@ -122,6 +122,8 @@ FRAMES = {
     "attrs": pd.DataFrame({"a": [1]}).pipe(lambda f: f.__setattr__("attrs", {"source": "x"}) or f),
     "bytes": pd.DataFrame({"b": [b"x", b"y"]}),
     "float index": pd.DataFrame({"a": [1, 2]}, index=[0.5, 1.5]),
+    "object column labels": pd.DataFrame({"a": ["x"], "b": [1]}).set_axis(pd.Index(["a", "b"], dtype=object), axis=1),
+    "named column labels": pd.DataFrame({"a": [1]}).set_axis(pd.Index(["a"], name="measure"), axis=1),
 }
 
 
