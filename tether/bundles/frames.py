@@ -140,8 +140,8 @@ def _fast_table(frame: pd.DataFrame) -> pa.Table | None:
         return None
     try:
         # DataFrame.dtypes builds a Series (tens of microseconds); the block
-        # manager holds the same dtypes. Any other pandas takes the general path.
-        kinds = set(frame._mgr.get_dtypes())
+        # manager's blocks hold the same dtypes. Any other pandas takes the general path.
+        kinds = {block.dtype for block in frame._mgr.blocks}
     except AttributeError:
         return None
     if len(kinds) != 1:
