@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -96,8 +97,8 @@ class SegmentWriter:
         self.root = storage.local_path("")
         self._segments: dict[str, _Segment] = {}
         self._pid = os.getpid()
-        self._at_exit = False
         self._lock = threading.Lock()
+        _writers.add(self)
 
     @property
     def enabled(self) -> bool:
@@ -145,15 +146,16 @@ class SegmentWriter:
             with contextlib.suppress(Exception):  # at exit the catalog may be unreachable: it stays
                 _collect(self.storage, self.index, self.root, path)
 
+    def _after_fork(self) -> None:
+        """In a forked child: close the parent's segments (its locks stay) to begin our own."""
+        for inherited in self._segments.values():
+            with contextlib.suppress(OSError):
+                os.close(inherited.descriptor)
+        self._segments = {}
+        self._pid = os.getpid()
+        self._lock = threading.Lock()  # another thread of the parent may have held it
+
     def _segment(self, context: str) -> _Segment:
-        if self._pid != os.getpid():
-            # A forked child shares its parent's segments: it closes its copies (the
-            # parent's locks stay) and begins its own.
-            for inherited in self._segments.values():
-                with contextlib.suppress(OSError):
-                    os.close(inherited.descriptor)
-            self._segments = {}
-            self._pid = os.getpid()
         while True:
             segment = self._segments.get(context)
             if segment is None:
@@ -179,9 +181,6 @@ class SegmentWriter:
             break
         if fcntl is not None:
             fcntl.flock(descriptor, fcntl.LOCK_SH)
-        if not self._at_exit:
-            atexit.register(self.close)
-            self._at_exit = True
         return _Segment(descriptor, f"{folder}/{name}")
 
     def _close(self, context: str) -> None:
@@ -189,6 +188,26 @@ class SegmentWriter:
         if segment is not None:
             with contextlib.suppress(OSError):
                 os.close(segment.descriptor)
+
+
+# The writers of this process, closed at exit and reset in a forked child
+# (weakly held: a writer goes with its store).
+_writers: weakref.WeakSet[SegmentWriter] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for writer in list(_writers):
+        writer.close()
+
+
+def _reset_in_child() -> None:
+    for writer in list(_writers):
+        writer._after_fork()
+
+
+atexit.register(_close_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_in_child)
 
 
 def read_segment_line(storage: BaseStorage, ref: str) -> bytes:
