@@ -25,6 +25,7 @@ import shutil
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from stat import S_ISDIR
 from typing import TYPE_CHECKING, Any
 
 from tether.catalog.experiments import CacheRow, ExperimentIndex
@@ -63,6 +64,7 @@ class PendingExecution:
         bundles: output name to the uuid its bundle will have.
         git: `{"repo", "commit", "branch"}` of the code.
         timing: `(start, stop)` epoch seconds.
+        known: `(size, mtime_ns, hash)` of files, as their cachers wrote them.
     """
 
     row: CacheRow
@@ -72,6 +74,7 @@ class PendingExecution:
     bundles: dict[str, str] = field(default_factory=dict)
     git: dict[str, Any] | None = None
     timing: tuple[float, float] = (0.0, 0.0)
+    known: dict[str, tuple[int, int, str]] = field(default_factory=dict)
 
 
 class CacheStore:
@@ -209,17 +212,40 @@ class CacheStore:
         self._pending_rows.clear()
 
 
-def _index_files(item: PendingExecution, folder: str) -> None:
-    """Fill the cache row's file list (size, mtime, hash) without filing bundles."""
+def _file_facts(path: str, known: dict[str, tuple[int, int, str]]) -> tuple[int, int, str] | None:
+    """`(size, mtime_ns, hash)` of a file: as its cacher wrote it if it is unchanged since, else read.
+
+    None for a folder or a missing path.
+    """
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    if S_ISDIR(stat.st_mode):
+        return None
+    facts = known.get(path)
+    if facts is not None and facts[0] == stat.st_size and facts[1] == stat.st_mtime_ns:
+        return facts
     from tether.bundles.blobs import digest_file
 
+    digest, size = digest_file(path)
+    return size, stat.st_mtime_ns, digest
+
+
+def _relative(path: str, folder: str) -> str:
+    """`path` relative to `folder` (cheaply when it is inside)."""
+    return path[len(folder) + 1:] if path.startswith(folder + os.sep) else os.path.relpath(path, folder)
+
+
+def _index_files(item: PendingExecution, folder: str) -> None:
+    """Fill the cache row's file list (size, mtime, hash) without filing bundles."""
     for name, paths in item.files.items():
         output = item.row.outputs[name]
         output["bundle"] = None
         for path in paths:
-            state = file_state(path)
-            if state is not None and not os.path.isdir(path):
-                output["files"][os.path.relpath(path, folder)] = [state[0], state[1], digest_file(path)[0]]
+            facts = _file_facts(path, item.known)
+            if facts is not None:
+                output["files"][_relative(path, folder)] = list(facts)
 
 
 def _new_uuid() -> str:
@@ -282,7 +308,6 @@ class _Writer:
 
         Also fills the output's file list (size, mtime, hash) in the cache row.
         """
-        from tether.bundles.blobs import digest_file
         from tether.catalog.bundle_records import BundleEntry, FileEntry
 
         row = item.row
@@ -292,10 +317,10 @@ class _Writer:
         nodes: list[dict[str, Any]] = []
         taken: set[str] = set()
         for path in paths:
-            state = file_state(path)
-            if state is None or os.path.isdir(path):
+            facts = _file_facts(path, item.known)
+            if facts is None:
                 continue
-            digest, size = digest_file(path)
+            size, mtime, digest = facts
             inside = os.path.basename(path)
             number = 1
             while inside in taken:
@@ -303,8 +328,7 @@ class _Writer:
                 inside = f"{number}/{os.path.basename(path)}"
             taken.add(inside)
             self.put_blob(path, digest)
-            relative = path[len(folder) + 1:] if path.startswith(folder + os.sep) else os.path.relpath(path, folder)
-            files[relative] = [size, state[1], digest]
+            files[_relative(path, folder)] = [size, mtime, digest]
             entries.append(FileEntry(inside, digest, size))
             nodes.append({"type": "file", "path": inside, "hash": digest, "size": size})
         node = nodes[0] if len(nodes) == 1 else {"type": "list", "items": nodes}

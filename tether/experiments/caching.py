@@ -71,6 +71,26 @@ def atomic_path(path: str) -> Iterator[str]:
         raise
 
 
+class _HashingWriter:
+    """A binary file that hashes what is written to it (xxh3-128, as blobs are addressed)."""
+
+    def __init__(self, handle: Any) -> None:
+        import xxhash
+
+        self.handle = handle
+        self.hasher = xxhash.xxh3_128()
+
+    def write(self, data: Any) -> int:
+        self.hasher.update(data)
+        return self.handle.write(data)
+
+    def facts(self) -> tuple[int, int, str]:
+        """`(size, mtime_ns, hash)` of the file as written so far."""
+        self.handle.flush()
+        stat = os.fstat(self.handle.fileno())
+        return stat.st_size, stat.st_mtime_ns, self.hasher.hexdigest()
+
+
 class Cacheable:
     """The base of cachers: a path, and `save`/`load` of one object.
 
@@ -86,6 +106,8 @@ class Cacheable:
     Attributes:
         stage: the stage that produced the artifact (set by the stage).
         cache_paths: the files the last `save` wrote.
+        written: `(size, mtime_ns, hash)` of files the last `save` wrote, where it
+            knew them as it wrote (so the cache index need not read them again).
     """
 
     extension = ""
@@ -110,6 +132,7 @@ class Cacheable:
         self.track = track
         self.stage: str | None = None
         self.cache_paths: list[str] = []
+        self.written: dict[str, tuple[int, int, str]] = {}
         self.metadata: dict[str, Any] = {}
 
     def get_path(self, suffix: str | None = None) -> str:
@@ -149,8 +172,9 @@ class Cacheable:
         """Read the object back."""
         raise NotImplementedError(f"{type(self).__name__} does not define load()")
 
-    def _written(self, *paths: str) -> list[str]:
+    def _written(self, *paths: str, facts: dict[str, tuple[int, int, str]] | None = None) -> list[str]:
         self.cache_paths = list(paths)
+        self.written = facts or {}
         return self.cache_paths
 
     def _load_json(self) -> Any:
@@ -177,8 +201,10 @@ class PickleCacher(Cacheable):
     def save(self, obj: Any) -> list[str]:
         path = self.get_path()
         with atomic_path(path) as temp, open(temp, "wb") as handle:
-            pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        return self._written(path)
+            writer = _HashingWriter(handle)
+            pickle.dump(obj, writer, protocol=pickle.HIGHEST_PROTOCOL)
+            facts = writer.facts()
+        return self._written(path, facts={path: facts})
 
     def load(self) -> Any:
         path = self.get_path()

@@ -322,6 +322,7 @@ def _run(spec: StageSpec, record: Record, records: list[Record], key: str, input
         )
     saving = not (manager.dry or manager.dry_cache)
     files: dict[str, list[str]] = {}
+    known: dict[str, tuple[int, int, str]] = {}
     types: dict[str, str] = {}
     for index, (name, value) in enumerate(zip(spec.output_names, values)):
         cacher = spec.cacher_for(index, manager)
@@ -330,6 +331,7 @@ def _run(spec: StageSpec, record: Record, records: list[Record], key: str, input
             cacher.record, cacher.name, cacher.stage = record, name, spec.name
             if saving:
                 files[name] = list(cacher.save(value))
+                known.update(getattr(cacher, "written", None) or {})
                 path = files[name][0] if files[name] else None
         stored: Any = value
         if cacher is not None and spec.is_lazy(index, manager):
@@ -374,7 +376,7 @@ def _run(spec: StageSpec, record: Record, records: list[Record], key: str, input
         row = CacheRow(key=key, prefix=manager.cache_prefix, record_hash=record.get_hash(), stage=spec.name,
                        code=spec.code, inputs=input_keys, run_id=manager.get_reference_name())
         pending = PendingExecution(row=row, files=files, types=types, dependencies=dependencies,
-                                   git=manager.git_bundle_info(), timing=(wall, time.time()))
+                                   git=manager.git_bundle_info(), timing=(wall, time.time()), known=known)
         manager.cache.add(pending)
         for name in files:
             record.state_bundles[name] = pending.bundles.get(name)

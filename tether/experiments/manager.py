@@ -165,6 +165,7 @@ class ArtifactManager:
         self.base_dir = base_dir
 
         self.run_timestamp = datetime.now()
+        self._timestamp_text: tuple[datetime, str] | None = None
         self.records: list[Record] = []
         self.reportables: list[Any] = []
         self.artifacts: list[ArtifactRepresentation] = []
@@ -253,7 +254,11 @@ class ArtifactManager:
 
     def get_str_timestamp(self) -> str:
         """The run's timestamp as text (`2024-01-31-T093000`)."""
-        return self.run_timestamp.strftime(TIMESTAMP_FORMAT)
+        stamp = self.run_timestamp
+        text = self._timestamp_text
+        if text is None or text[0] is not stamp:  # every stage asks: format it once
+            text = self._timestamp_text = (stamp, stamp.strftime(TIMESTAMP_FORMAT))
+        return text[1]
 
     def get_reference_name(self) -> str:
         """The run's name in the registry: `[experiment]_[run_number]_[timestamp]`."""
