@@ -99,32 +99,21 @@ def test_pull_is_metadata_only_until_the_data_is_read(project, remote_url):
         assert [f.hash for f in api.get("mirror", "big").files] == [f.hash for f in bundle.files]
 
 
-def test_pull_with_localize_fetches_the_files_at_once(project, remote_url):
+@pytest.mark.parametrize("pulled_before", [False, True], ids=["new", "pulled before without files"])
+def test_pull_with_localize_fetches_the_files_at_once(project, remote_url, pulled_before):
     with project("a"):
         _bind("work", remote_url)
         bundle = Bundle("work", name="big", data=_frame(2)).commit()
         api.push("work")
     with project("b"):
         _bind("mirror", remote_url)
+        if pulled_before:
+            assert len(api.pull("mirror").pulled) == 1  # metadata only
+            assert not current_store().blobs.exists(bundle.files[0].hash)
         report = api.pull("mirror", uuid=bundle.uuid[:8], localize=True)
+        assert (report.pulled == []) == pulled_before and report.present == int(pulled_before)
         assert report.blobs == 1 and report.bytes == bundle.files[0].size
         assert api.get("mirror", "big").files == bundle.files
-        store = current_store()
-        assert store.blobs.exists(bundle.files[0].hash)
-
-
-def test_pull_with_localize_fetches_the_files_of_bundles_pulled_before(project, remote_url):
-    with project("a"):
-        _bind("work", remote_url)
-        bundle = Bundle("work", name="big", data=_frame(2)).commit()
-        api.push("work")
-    with project("b"):
-        _bind("mirror", remote_url)
-        assert len(api.pull("mirror").pulled) == 1  # metadata only
-        assert not current_store().blobs.exists(bundle.files[0].hash)
-        report = api.pull("mirror", localize=True)
-        assert report.pulled == [] and report.present == 1
-        assert report.blobs == 1 and report.bytes == bundle.files[0].size
         assert current_store().blobs.exists(bundle.files[0].hash)
 
 
