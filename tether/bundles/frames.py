@@ -119,11 +119,11 @@ def _template(frame: pd.DataFrame, key: tuple[Any, ...]) -> tuple[pa.Schema, str
     return found
 
 
-def _fast_table(frame: pd.DataFrame) -> pa.Table | None:
+def _fast_table(frame: pd.DataFrame, metadata: bool = True) -> pa.Table | None:
     """The table of a plain numeric frame (RangeIndex, unique str labels, one numpy dtype), or None.
 
     Builds exactly what `pa.Table.from_pandas` builds, from a cached schema,
-    without its per-column inspection.
+    without its per-column inspection; without its pandas metadata if not `metadata`.
     """
     index, columns = frame.index, frame.columns
     if type(frame) is not pd.DataFrame or type(index) is not pd.RangeIndex or type(columns) is not pd.Index or frame.attrs:
@@ -158,8 +158,9 @@ def _fast_table(frame: pd.DataFrame) -> pa.Table | None:
         return None
     schema, text = template
     values = frame.to_numpy()
-    span = f'"start": {index.start}, "stop": {index.stop}, "step": {index.step}'
-    schema = schema.with_metadata({b"pandas": text.replace(_SENTINEL, span).encode("utf-8")})
+    if metadata:
+        span = f'"start": {index.start}, "stop": {index.stop}, "step": {index.step}'
+        schema = schema.with_metadata({b"pandas": text.replace(_SENTINEL, span).encode("utf-8")})
     return pa.Table.from_arrays([pa.array(values[:, i]) for i in range(values.shape[1])], schema=schema)
 
 
@@ -177,15 +178,15 @@ def encode_frame(frame: pd.DataFrame) -> tuple[bytes, dict[str, Any]]:
         FrameError: `frame` cannot be written exactly as parquet.
     """
     small = len(frame.index) * len(frame.columns) * 8 < _SMALL
-    fast = _fast_table(frame)
+    index, columns = frame.index, frame.columns
+    # Without the Arrow schema no pandas metadata is written: only what parquet
+    # alone restores may be left to it (a default index, unnamed str labels).
+    plain = (
+        type(index) is pd.RangeIndex and index.start == 0 and index.step == 1 and index.name is None
+        and columns.name is None and columns.dtype == _LABELS_DTYPE
+    )
+    fast = _fast_table(frame, metadata=not plain)
     if fast is not None:
-        index, columns = frame.index, frame.columns
-        # Without the Arrow schema no pandas metadata is written: only what parquet
-        # alone restores may be left to it (a default index, unnamed str labels).
-        plain = (
-            index.start == 0 and index.step == 1 and index.name is None
-            and columns.name is None and columns.dtype == _LABELS_DTYPE
-        )
         return _write(fast, small, store_schema=not plain), _labels_fix(columns)
     try:
         table = pa.Table.from_pandas(frame, preserve_index=None)
