@@ -29,7 +29,7 @@ from tether.bundles.errors import BundleClosedError, BundleError, NotAvailableEr
 from tether.bundles.files import Staging
 from tether.bundles.store import current_store
 from tether.bundles.view import ABANDONED, CLOSED, NO_DATA, OPEN, BundleView
-from tether.catalog.bundle_records import BundleEntry, manifest_path
+from tether.catalog.bundle_records import BundleEntry
 
 __all__ = ["Bundle"]
 
@@ -215,7 +215,6 @@ class Bundle(BundleView):
             git=draft["git"],
             timing=draft["timing"],
             presentation=summary(node),
-            manifest_path=manifest_path(self._context, name, self._uuid),
             tags=dict(draft["tags"]),
             params=dict(draft["params"]),
             dependencies=dict(draft["dependencies"]),

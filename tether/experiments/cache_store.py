@@ -271,7 +271,6 @@ class _Writer:
         self.store = store
         self.local_root = store.storage.local_path("")
         self.owner = _owner()
-        self._manifest_folders: dict[str, str] = {}
         self._manifests: list[tuple[Any, str]] = []
 
     def put_blob(self, path: str, digest: str) -> None:
@@ -293,15 +292,6 @@ class _Writer:
         temp = f"{target}.{os.getpid()}.tmp"
         shutil.copyfile(path, temp)
         os.replace(temp, target)
-
-    def manifest_path(self, bundle_name: str, uuid: str) -> str:
-        """The storage path of a bundle's manifest (the folder of a name is worked out once)."""
-        from tether.catalog.bundle_records import manifest_path
-
-        folder = self._manifest_folders.get(bundle_name)
-        if folder is None:
-            folder = self._manifest_folders[bundle_name] = manifest_path(BUNDLE_CONTEXT, bundle_name, "X")[:-6]
-        return f"{folder}{uuid}.json"
 
     def bundle(self, item: PendingExecution, name: str, paths: list[str], now: str, manager: Any) -> Any:
         """Store output `name`'s files as blobs, write its manifest; returns its `BundleEntry`.
@@ -345,7 +335,6 @@ class _Writer:
             git=item.git,
             timing={"start": item.timing[0], "stop": item.timing[1]},
             presentation=item.types.get(name, ""),
-            manifest_path=self.manifest_path(bundle_name, uuid),
             tags={
                 "experiment": manager.experiment_name,
                 "stage": row.stage,
