@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from tether.catalog.sqlite import SQLiteCatalog
     from tether.files.storages import BaseStorage
 
-__all__ = ["BundleRebuildReport", "iter_manifests", "read_manifest", "rebuild_bundles"]
+__all__ = ["BundleRebuildReport", "iter_manifests", "parse_manifest", "read_manifest", "rebuild_bundles"]
 
 
 @dataclass
@@ -80,12 +80,21 @@ def read_manifest(storage: BaseStorage, path: str) -> dict:
         CatalogError: it is not a JSON object.
         StorageError: it cannot be read.
     """
+    return parse_manifest(storage.read(path), path)
+
+
+def parse_manifest(text: bytes | str, where: str) -> dict:
+    """A manifest's JSON object; `where` names it in errors.
+
+    Raises:
+        CatalogError: it is not a JSON object.
+    """
     try:
-        data = json.loads(storage.read(path))
+        data = json.loads(text)
     except ValueError as exc:
-        raise CatalogError(f"the bundle manifest {path} is not valid JSON: {exc}") from exc
+        raise CatalogError(f"the bundle manifest {where} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise CatalogError(f"the bundle manifest {path} holds a {type(data).__name__}, not an object")
+        raise CatalogError(f"the bundle manifest {where} holds a {type(data).__name__}, not an object")
     return data
 
 
@@ -150,11 +159,7 @@ def _found_manifests(
             if ref in removed:
                 continue
             try:
-                try:
-                    manifest = json.loads(line)
-                except ValueError as exc:
-                    raise CatalogError(f"the bundle manifest is not valid JSON: {exc}") from None
-                entry = BundleEntry.from_manifest(manifest, manifest_path=ref)
+                entry = BundleEntry.from_manifest(parse_manifest(line, ref), manifest_path=ref)
                 if entry.context != context:
                     raise CatalogError(f"it describes a bundle of context {entry.context!r}")
             except (CatalogError, ValueError, TypeError) as exc:
