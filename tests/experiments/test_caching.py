@@ -17,6 +17,8 @@ from tether.experiments import (
     ParquetCacher,
     PickleCacher,
 )
+from tether.bundles.blobs import digest_file
+from tether.experiments.cache_store import _file_facts
 from tether.experiments.caching import atomic_path
 from tether.experiments.errors import CachingError
 
@@ -83,3 +85,20 @@ def test_cacher_without_a_path_or_record_says_how_to_use_it():
 def test_missing_file_is_a_caching_error(tmp_path):
     with pytest.raises(CachingError, match="cannot read"):
         PickleCacher(tmp_path / "nope.pkl").load()
+
+
+def test_pickle_cacher_knows_what_it_wrote_and_the_index_rechecks_a_changed_file(tmp_path):
+    path = tmp_path / "obj.pkl"
+    cacher = PickleCacher(path)
+    cacher.save({"a": list(range(1000))})
+    size, mtime, digest = cacher.written[str(path)]
+    assert (size, mtime) == (path.stat().st_size, path.stat().st_mtime_ns)
+    assert digest == digest_file(path)[0]
+    assert _file_facts(str(path), cacher.written) == (size, mtime, digest)
+    # Rewritten behind the cacher's back (same size, new content): the facts are read again.
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(mtime + 1_000_000, mtime + 1_000_000))
+    assert _file_facts(str(path), cacher.written) == (size, mtime + 1_000_000, digest_file(path)[0])
+    assert _file_facts(str(tmp_path), {}) is None and _file_facts(str(tmp_path / "nope"), {}) is None
