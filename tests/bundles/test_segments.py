@@ -9,9 +9,8 @@ import pytest
 
 import tether.bundles as api
 from tether.bundles import Bundle
-from tether.bundles.segments import removed_marker_path
 from tether.bundles.store import BundleStore
-from tether.catalog.bundle_records import split_segment_ref
+from tether.catalog.bundle_records import removed_marker_path, split_segment_ref
 from tether.files.storages.memory import MemoryStorage
 
 FORK = multiprocessing.get_context("fork")

@@ -25,12 +25,11 @@ from tether.bundles.remote_transfer import (
     fetch_blobs,
     pull_entries,
     push_entries,
-    remote_marker_path,
 )
 from tether.bundles.remote_index import RemoteIndex, check_remote_context, context_prefix, now_us
 from tether.bundles.remote_io import RemoteIO, open_remote
 from tether.bundles.store import BundleStore, current_store, label
-from tether.catalog.bundle_records import BundleEntry, FileEntry, context_marker_path
+from tether.catalog.bundle_records import BundleEntry, FileEntry, context_marker_path, remote_marker_path
 from tether.catalog.errors import CatalogError
 from tether.files.storages import StorageError
 

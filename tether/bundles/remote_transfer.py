@@ -32,6 +32,7 @@ from tether.catalog.bundle_records import (
     blob_path,
     commit_marker_path,
     manifest_path,
+    remote_marker_path,
 )
 from tether.catalog.errors import CatalogError
 
@@ -43,7 +44,6 @@ __all__ = [
     "pull_entries",
     "push_entries",
     "read_manifests",
-    "remote_marker_path",
 ]
 
 Tick = Callable[[str, int], None]
@@ -53,11 +53,6 @@ Tick = Callable[[str, int], None]
 RANGED_LIMIT = 4
 # With this many blobs to look for per listing page or more, a push lists the remote's blobs.
 LIST_PER_PAGE = 50
-
-
-def remote_marker_path(manifest: str) -> str:
-    """The marker beside a manifest saying some of the bundle's files are only on its remote."""
-    return manifest[: -len(".json")] + ".remote"
 
 
 @dataclass

@@ -31,12 +31,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from tether.catalog.bundle_records import (
-    REMOVED_SUFFIX,
     SEGMENT_SUFFIX,
     SEGMENTS_FOLDER,
     context_dir,
     manifest_path,
     parse_removed,
+    removed_marker_path,
     segment_lines,
     segment_ref,
     split_segment_ref,
@@ -56,7 +56,6 @@ __all__ = [
     "collect_segments",
     "mark_removed",
     "read_segment_line",
-    "removed_marker_path",
     "removed_refs",
 ]
 
@@ -64,11 +63,6 @@ __all__ = [
 # removals comes back when every bundle of a segment is gone.
 MAX_SEGMENT_BYTES = 64 << 20
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-
-
-def removed_marker_path(home: str) -> str:
-    """The marker that lists the removed segment lines of the bundle whose own manifest path is `home`."""
-    return home[: -len(".json")] + REMOVED_SUFFIX
 
 
 class _Segment:
@@ -140,7 +134,7 @@ class SegmentWriter:
             paths = [segment.path for segment in self._segments.values()]
             for context in list(self._segments):
                 self._close(context)
-        if self.root is None:
+        if self.root is None:  # no segment was ever opened
             return
         for path in paths:
             with contextlib.suppress(Exception):  # at exit the catalog may be unreachable: it stays

@@ -26,6 +26,7 @@ from tether.catalog.bundle_records import (
     BLOBS_DIR,
     CONTEXT_FILE,
     CONTEXTS_DIR,
+    REMOTE_SUFFIX,
     REMOVED_SUFFIX,
     BundleEntry,
     ContextEntry,
@@ -96,9 +97,6 @@ def parse_manifest(text: bytes | str, where: str) -> dict:
     if not isinstance(data, dict):
         raise CatalogError(f"the bundle manifest {where} holds a {type(data).__name__}, not an object")
     return data
-
-
-REMOTE_SUFFIX = ".remote"
 
 
 def remote_only(paths: list[str]) -> set[str]:

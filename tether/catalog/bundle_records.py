@@ -38,9 +38,12 @@ __all__ = [
     "context_dir",
     "context_marker_path",
     "manifest_path",
+    "marker_path",
     "parse_manifest_path",
     "parse_removed",
     "parse_segment_path",
+    "remote_marker_path",
+    "removed_marker_path",
     "segment_lines",
     "segment_ref",
     "split_segment_ref",
@@ -53,6 +56,7 @@ CONTEXTS_DIR = f"{BUNDLES_DIR}/contexts"
 CONTEXT_FILE = "context.json"
 MANIFEST_SUFFIX = ".json"
 COMMIT_SUFFIX = ".committed"
+REMOTE_SUFFIX = ".remote"
 REMOVED_SUFFIX = ".removed"
 SEGMENTS_FOLDER = "segments"
 SEGMENT_SUFFIX = ".jsonl"
@@ -117,9 +121,24 @@ def manifest_path(context: str, name: str, uuid: str) -> str:
     return f"{CONTEXTS_DIR}/{context}/bundles/{_name_folder(name)}/{uuid}{MANIFEST_SUFFIX}"
 
 
-def commit_marker_path(manifest: str) -> str:
-    """The storage path of the commit flag that sits beside the manifest `manifest`."""
-    return manifest[: -len(MANIFEST_SUFFIX)] + COMMIT_SUFFIX
+def marker_path(home: str, suffix: str) -> str:
+    """The marker with `suffix` beside a bundle's own manifest path `home` (`BundleEntry.home`)."""
+    return home[: -len(MANIFEST_SUFFIX)] + suffix
+
+
+def commit_marker_path(home: str) -> str:
+    """The commit flag of the bundle whose own manifest path is `home`."""
+    return marker_path(home, COMMIT_SUFFIX)
+
+
+def remote_marker_path(home: str) -> str:
+    """The marker saying some of the bundle's files are only on its remote."""
+    return marker_path(home, REMOTE_SUFFIX)
+
+
+def removed_marker_path(home: str) -> str:
+    """The marker that lists the removed segment lines of the bundle."""
+    return marker_path(home, REMOVED_SUFFIX)
 
 
 def parse_manifest_path(path: str) -> tuple[str, str] | None:
