@@ -168,7 +168,8 @@ class CacheStore:
         if len(self.pending) >= BATCH or self.manager.interactive:
             self.flush()
 
-    def _prepare(self, item: PendingExecution) -> list[Any]:
+    def _prepare(self, item: PendingExecution) -> list[tuple[Any, str]]:
+        """The bundles of an execution's outputs with their manifests (none without EXPERIMENTS_BUNDLES)."""
         from tether.conf import settings
 
         if not settings.EXPERIMENTS_BUNDLES:
@@ -198,9 +199,11 @@ class CacheStore:
         if not self.pending:
             return 0
         batch, self.pending = self.pending, []
-        entries = [entry for item in batch for entry in self._prepare(item)]
-        if entries:
-            self._writer().write_manifests()
+        made = [pair for item in batch for pair in self._prepare(item)]
+        entries = [entry for entry, _ in made]
+        if made:
+            # One append where storage allows, before the transaction that makes them visible.
+            self._writer().store.write_manifests(entries, [text for _, text in made])
         self.index.record_cache([item.row for item in batch], entries)
         for item in batch:
             self._pending_rows.pop(item.row.key, None)
@@ -264,14 +267,13 @@ def _owner() -> str:
 
 
 class _Writer:
-    """Writes the blobs and manifests of cached outputs: blobs straight to disk on local storage,
-    the manifests of a batch in one append to the store's segment."""
+    """Makes the bundles of cached outputs: blobs written straight to disk on local storage,
+    manifests returned for the store to write in one go."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
         self.local_root = store.storage.local_path("")
         self.owner = _owner()
-        self._manifests: list[tuple[Any, str]] = []
 
     def put_blob(self, path: str, digest: str) -> None:
         """Copy a cache file into the blob store (unless that content is there already).
@@ -293,8 +295,8 @@ class _Writer:
         shutil.copyfile(path, temp)
         os.replace(temp, target)
 
-    def bundle(self, item: PendingExecution, name: str, paths: list[str], now: str, manager: Any) -> Any:
-        """Store output `name`'s files as blobs, write its manifest; returns its `BundleEntry`.
+    def bundle(self, item: PendingExecution, name: str, paths: list[str], now: str, manager: Any) -> tuple[Any, str]:
+        """Store output `name`'s files as blobs; returns its `BundleEntry` and manifest text.
 
         Also fills the output's file list (size, mtime, hash) in the cache row.
         """
@@ -346,12 +348,4 @@ class _Writer:
             files=entries,
         )
         manifest = {**entry.manifest_fields(), "data": node, "inline": {}}
-        self._manifests.append((entry, json.dumps(manifest, separators=(",", ":"))))
-        return entry
-
-    def write_manifests(self) -> None:
-        """Write the manifests of the bundles made since the last call, in one append where storage allows."""
-        if self._manifests:
-            entries, texts = zip(*self._manifests)
-            self._manifests = []
-            self.store.write_manifests(list(entries), list(texts))
+        return entry, json.dumps(manifest, separators=(",", ":"))
