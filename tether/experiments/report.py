@@ -352,28 +352,33 @@ def write_report(manager: Any, store_copy: str | os.PathLike[str] | None = None)
     return final
 
 
-def _write_store_copy(manager: Any, final: Path, target: Path, values: dict[str, Any]) -> None:
-    """Replace `target` with a copy of the report folder `final`, its page rendered from `values` with the copy's links."""
+def _replace_with_copy(final: Path, target: Path, page: str | None = None) -> None:
+    """Replace `target` with a copy of the report folder `final` (its `index.html` being `page` if given).
+
+    The copy is made beside `target` and moved into place, so no half copy is ever seen there.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = target.with_name(f".{target.name}.{os.getpid()}.partial")
     shutil.rmtree(scratch, ignore_errors=True)
     try:
         shutil.copytree(final, scratch)
-        page = render_page("experiment_report.html", links=_links(manager, target, in_store=True), **values)
-        (scratch / "index.html").write_text(page, encoding="utf-8")
+        if page is not None:
+            (scratch / "index.html").write_text(page, encoding="utf-8")
         replace_folder(scratch, target)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
 
 
+def _write_store_copy(manager: Any, final: Path, target: Path, values: dict[str, Any]) -> None:
+    """Replace `target` with a copy of the report folder `final`, its page rendered from `values` with the copy's links."""
+    page = render_page("experiment_report.html", links=_links(manager, target, in_store=True), **values)
+    _replace_with_copy(final, target, page)
+
+
 def _copy_latest(final: Path, reports: Path) -> None:
-    scratch = reports / f"._latest.{os.getpid()}.partial"
-    shutil.rmtree(scratch, ignore_errors=True)
     try:
-        shutil.copytree(final, scratch)
-        replace_folder(scratch, reports / "_latest")
+        _replace_with_copy(final, reports / "_latest")
     except OSError as exc:
         # Another run replacing _latest at the same moment wins; ours is still in <ref>/.
-        shutil.rmtree(scratch, ignore_errors=True)
         logger.warning("Could not update %s: %s", reports / "_latest", exc)
