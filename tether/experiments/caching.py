@@ -15,7 +15,7 @@ import json
 import os
 import pickle
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tether.experiments.errors import CachingError
@@ -34,6 +34,7 @@ __all__ = [
     "FileReferenceCacher",
     "PathRef",
     "atomic_path",
+    "write_hashed",
     "ensure_folder",
 ]
 
@@ -49,6 +50,14 @@ def ensure_folder(folder: str) -> None:
         _folders.add(folder)
 
 
+def _temp_path(path: str) -> str:
+    """A temporary name beside `path` (in a folder that exists), unique per process, thread and call."""
+    folder = os.path.dirname(path) or "."
+    ensure_folder(folder)
+    # No random bytes needed (os.urandom was a measurable part of a stage's cost).
+    return os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.tmp")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
     """A temporary path beside `path`, renamed to `path` if the block succeeds (removed if not).
@@ -57,11 +66,7 @@ def atomic_path(path: str) -> Iterator[str]:
     it first and reopening it for writing truncates it, and ext4 then flushes it
     to disk on close, which made each artifact cost a disk write.)
     """
-    folder = os.path.dirname(path) or "."
-    ensure_folder(folder)
-    # Unique per process and call: no random bytes needed (os.urandom was a
-    # measurable part of a stage's cost).
-    temp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.tmp")
+    temp = _temp_path(path)
     try:
         yield temp
         os.replace(temp, path)
@@ -72,23 +77,46 @@ def atomic_path(path: str) -> Iterator[str]:
 
 
 class _HashingWriter:
-    """A binary file that hashes what is written to it (xxh3-128, as blobs are addressed)."""
+    """A file descriptor's binary writer that hashes what is written (xxh3-128, as blobs are addressed)."""
 
-    def __init__(self, handle: Any) -> None:
+    def __init__(self, fd: int) -> None:
         import xxhash
 
-        self.handle = handle
+        self.fd = fd
         self.hasher = xxhash.xxh3_128()
 
     def write(self, data: Any) -> int:
         self.hasher.update(data)
-        return self.handle.write(data)
+        view = memoryview(data).cast("B")
+        size = len(view)
+        written = os.write(self.fd, view)
+        while written < size:
+            written += os.write(self.fd, view[written:])
+        return size
 
-    def facts(self) -> tuple[int, int, str]:
-        """`(size, mtime_ns, hash)` of the file as written so far."""
-        self.handle.flush()
-        stat = os.fstat(self.handle.fileno())
-        return stat.st_size, stat.st_mtime_ns, self.hasher.hexdigest()
+
+def write_hashed(path: str, dump: Callable[[_HashingWriter], None]) -> tuple[int, int, str]:
+    """Write `path` with `dump(writer)`, hashing as it writes; returns `(size, mtime_ns, hash)`.
+
+    The file is written under a temporary name and renamed into place, straight
+    through its descriptor (the buffered file objects of `open` cost more than
+    the write itself for a small artifact).
+    """
+    temp = _temp_path(path)
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        try:
+            writer = _HashingWriter(fd)
+            dump(writer)
+            stat = os.fstat(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return stat.st_size, stat.st_mtime_ns, writer.hasher.hexdigest()
 
 
 class Cacheable:
@@ -200,10 +228,7 @@ class PickleCacher(Cacheable):
 
     def save(self, obj: Any) -> list[str]:
         path = self.get_path()
-        with atomic_path(path) as temp, open(temp, "wb") as handle:
-            writer = _HashingWriter(handle)
-            pickle.dump(obj, writer, protocol=pickle.HIGHEST_PROTOCOL)
-            facts = writer.facts()
+        facts = write_hashed(path, lambda writer: pickle.dump(obj, writer, protocol=pickle.HIGHEST_PROTOCOL))
         return self._written(path, facts={path: facts})
 
     def load(self) -> Any:
@@ -226,9 +251,8 @@ class JsonCacher(Cacheable):
             text = json.dumps(obj, indent=2)
         except (TypeError, ValueError) as exc:
             raise CachingError(f"JsonCacher cannot save a {type(obj).__name__}: {exc}; use PickleCacher") from exc
-        with atomic_path(path) as temp, open(temp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        return self._written(path)
+        data = text.encode("utf-8")
+        return self._written(path, facts={path: write_hashed(path, lambda writer: writer.write(data))})
 
     def load(self) -> Any:
         return self._load_json()
