@@ -86,6 +86,20 @@ def test_map_mode_runs_nothing(chain):
     assert not chain.cache.exists()
 
 
+def test_a_mapped_run_learns_what_is_cached_in_one_read(chain, monkeypatch):
+    from tether.catalog.experiments import ExperimentIndex
+
+    looked_up: list[str] = []
+    original = ExperimentIndex.lookup
+    monkeypatch.setattr(ExperimentIndex, "lookup", lambda self, key: looked_up.append(key) or original(self, key))
+    run_experiment("chain", ["base"], report=False)
+    # Nothing was cached: no stage's key is read one by one.
+    assert looked_up == []
+    again = run_experiment("chain", ["base"], report=False)
+    # Only the leaves the plan needs are read in full.
+    assert sorted(looked_up) == sorted(n.key for n in again.plan.nodes if n.stage == "double")
+
+
 def test_failed_experiments_are_recorded_with_their_error(chain):
     # Curifactory exited 0 after a failed experiment, and its registry did not say why.
     chain.experiment("broken", CHAIN.replace("return total * 2", "raise ValueError('bad total')"))

@@ -27,6 +27,7 @@ from tether.catalog.bundle_index import (
     _INSERT_PARAM,
     _INSERT_TAG,
 )
+from tether.catalog.bundle_lineage import chunks, marks
 from tether.catalog.bundle_records import BundleEntry, _dump
 from tether.catalog.connection import Database
 from tether.catalog.records import RunEntry, normalize_timestamp
@@ -153,6 +154,18 @@ class ExperimentIndex:
         except sqlite3.Error as exc:
             raise self.database.error(exc, "read") from exc
         return None if row is None else CacheRow.from_row(row)
+
+    def cached_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` have a cached execution (a few reads, whatever the number of keys)."""
+        found: set[str] = set()
+
+        def work(connection: sqlite3.Connection) -> None:
+            for chunk in chunks(keys):
+                sql = f"SELECT key FROM experiment_cache WHERE key IN ({marks(len(chunk))})"
+                found.update(key for (key,) in connection.execute(sql, chunk))
+
+        self.database.read(work)
+        return found
 
     def latest(self, prefix: str, record_hash: str, stage: str) -> CacheRow | None:
         """The newest cached execution of `stage` for one parameter set, whatever its key."""

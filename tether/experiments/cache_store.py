@@ -87,6 +87,8 @@ class CacheStore:
         self._folder_index: dict[str, dict[str, Any]] | None = None
         self._index: ExperimentIndex | None = None
         self._writer_instance: _Writer | None = None
+        self._asked: set[str] = set()
+        self._catalog_keys: set[str] = set()
 
     @property
     def index(self) -> ExperimentIndex:
@@ -118,11 +120,22 @@ class CacheStore:
         data = self.folder_index().get(key)
         if data is not None:
             row = CacheRow(**data)
+        elif key in self._asked and key not in self._catalog_keys:
+            return None
         else:
             row = self.index.lookup(key)
         if row is None or not self.valid(row):
             return None
         return row
+
+    def prefetch(self, keys: list[str]) -> None:
+        """Learn at once which of `keys` the catalog has, so that looking up the others reads nothing.
+
+        A mapped run checks every stage it needs; in a first run none is cached, and
+        one read per thousand keys replaces one per stage.
+        """
+        self._asked.update(keys)
+        self._catalog_keys.update(self.index.cached_keys(keys))
 
     def valid(self, row: CacheRow) -> bool:
         """Whether every file of `row` is in the cache folder with the recorded content."""
@@ -207,6 +220,7 @@ class CacheStore:
         self.index.record_cache([item.row for item in batch], entries)
         for item in batch:
             self._pending_rows.pop(item.row.key, None)
+            self._catalog_keys.add(item.row.key)
         return len(batch)
 
     def discard(self) -> None:

@@ -353,6 +353,7 @@ class ArtifactManager:
         plan = Plan()
         for node in self.plan_nodes:
             plan.add(node)
+        self.cache.prefetch([node.key for node in plan.nodes if node.check is not None])
         plan.decide()
         self.plan = plan
         self.plan_labels = {r.index: f"{r.name} [{r.get_hash()[:10]}]" for r in self.records}
