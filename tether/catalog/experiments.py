@@ -32,6 +32,7 @@ from tether.catalog.bundle_records import BundleEntry, _dump
 from tether.catalog.connection import Database
 from tether.catalog.records import RunEntry, normalize_timestamp
 from tether.catalog.sqlite import write_runs
+from tether.utils.jsontext import dumps_compact
 
 __all__ = ["CacheRow", "ExperimentIndex"]
 
@@ -79,8 +80,8 @@ class CacheRow:
         """The values of the `experiment_cache` row."""
         return (
             self.key, self.prefix, self.record_hash, self.stage, self.code,
-            json.dumps(self.inputs, sort_keys=True, separators=(",", ":")),
-            json.dumps(self.outputs, sort_keys=True, separators=(",", ":")),
+            dumps_compact(self.inputs),
+            dumps_compact(self.outputs),
             self.run_id, normalize_timestamp(self.created_at),
         )
 
@@ -193,11 +194,12 @@ class ExperimentIndex:
 
         bundle_rows = [
             (e.uuid, e.context, e.name, e.processing_name, e.owner, e.created_at, int(e.committed), 1,
-             e.code_ref, git_json(e.git), _dump(e.timing), e.presentation, e.manifest_path)
+             e.code_ref, git_json(e.git), None if e.timing is None else dumps_compact(e.timing),
+             e.presentation, e.manifest_path)
             for e in entries
         ]
         tags = [(e.uuid, k, v) for e in entries for k, v in e.tags.items()]
-        params = [(e.uuid, k, _dump(v)) for e in entries for k, v in e.params.items()]
+        params = [(e.uuid, k, dumps_compact(v)) for e in entries for k, v in e.params.items()]
         edges = [(e.uuid, k, v) for e in entries for k, v in e.dependencies.items()]
         blobs = [(f.hash, f.size) for e in entries for f in e.files]
         files = [(e.uuid, *f) for e in entries for f in e.files]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from tether.catalog.experiments import CacheRow, ExperimentIndex
 from tether.experiments.caching import ensure_folder
+from tether.utils.jsontext import dumps_compact
 
 if TYPE_CHECKING:
     from tether.experiments.manager import ArtifactManager
@@ -355,11 +356,10 @@ class _Writer:
                 "experiment": manager.experiment_name,
                 "stage": row.stage,
                 "record": row.record_hash,
-                "cache_key": row.key,
             },
             params={"code": row.code},
             dependencies=dict(item.dependencies),
             files=entries,
         )
         manifest = {**entry.manifest_fields(), "data": node, "inline": {}}
-        return entry, json.dumps(manifest, separators=(",", ":"))
+        return entry, dumps_compact(manifest)
