@@ -289,6 +289,8 @@ class _Writer:
         self.store = store
         self.local_root = store.storage.local_path("")
         self.owner = _owner()
+        # Blobs this run stored or found (outputs often repeat: a stage's result for many parameter sets).
+        self.stored: set[str] = set()
 
     def put_blob(self, path: str, digest: str) -> None:
         """Copy a cache file into the blob store (unless that content is there already).
@@ -302,13 +304,15 @@ class _Writer:
         if self.local_root is None:
             self.store.blobs.put_from(digest, lambda: open(path, "rb"), what=f"file {path!r}")
             return
-        target = os.path.join(self.local_root, blob_path(digest))
-        if os.path.exists(target):
+        if digest in self.stored:
             return
-        ensure_folder(os.path.dirname(target))
-        temp = f"{target}.{os.getpid()}.tmp"
-        shutil.copyfile(path, temp)
-        os.replace(temp, target)
+        target = os.path.join(self.local_root, blob_path(digest))
+        if not os.path.exists(target):
+            ensure_folder(os.path.dirname(target))
+            temp = f"{target}.{os.getpid()}.tmp"
+            shutil.copyfile(path, temp)
+            os.replace(temp, target)
+        self.stored.add(digest)
 
     def bundle(self, item: PendingExecution, name: str, paths: list[str], now: str, manager: Any) -> tuple[Any, str]:
         """Store output `name`'s files as blobs; returns its `BundleEntry` and manifest text.

@@ -13,11 +13,13 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from tether.catalog.experiments import CacheRow
 from tether.experiments import planning
+from tether.experiments.cache_store import PendingExecution
 from tether.experiments.errors import OutputSignatureError, StageError
 from tether.experiments.hashing import digest, fingerprint
 from tether.experiments.lazy import Lazy
-from tether.experiments.record import Record
+from tether.experiments.record import ArtifactRepresentation, Record, preview_of
 
 if TYPE_CHECKING:
     from tether.experiments.stage import StageSpec
@@ -253,7 +255,6 @@ def _place(spec: StageSpec, record: Record, key: str, row: Any, *, load: bool) -
     """Put a cached (or skipped) stage's outputs in the state: loaded, or lazily."""
     manager = record.manager
     _load_reportables(record, spec.name, key)
-    from tether.experiments.record import ArtifactRepresentation, preview_of
 
     for index, name in enumerate(spec.output_names):
         cacher = spec.cacher_for(index, manager)
@@ -282,10 +283,6 @@ def _place(spec: StageSpec, record: Record, key: str, row: Any, *, load: bool) -
 def _run(spec: StageSpec, record: Record, records: list[Record], key: str, input_keys: dict[str, str],
          forced: str | None, cacheable: bool, args: tuple, kwargs: dict) -> None:
     manager = record.manager
-    from tether.experiments.cache_store import PendingExecution
-    from tether.catalog.experiments import CacheRow
-    from tether.experiments.record import ArtifactRepresentation, preview_of
-
     if spec.is_aggregate:
         call_kwargs = {name: {r: r.state[name] for r in records if name in r.state} for name in spec.inputs}
         call_args: tuple = (record, records, *args)

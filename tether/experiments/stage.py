@@ -56,6 +56,7 @@ class StageSpec:
         self.output_names = [str(o) for o in self.outputs]
         self._check_signature()
         self._code: str | None = None
+        self._cacheable: dict[tuple[bool, bool], bool] = {}
 
     def _check_signature(self) -> None:
         try:
@@ -109,13 +110,15 @@ class StageSpec:
 
     def cacheable(self, manager: Any) -> bool:
         """Whether every output has a cacher, so a call can be read from the cache."""
-        if not self.outputs:
-            return False
-        lazy_default = (manager.lazy and not manager.ignore_lazy)
-        return all(
-            template is not None or lazy_default or (isinstance(output, Lazy) and not manager.ignore_lazy)
-            for template, output in zip(self.cachers, self.outputs)
-        )
+        flags = (bool(manager.lazy), bool(manager.ignore_lazy))
+        known = self._cacheable.get(flags)
+        if known is None:
+            lazy, ignore_lazy = flags
+            known = self._cacheable[flags] = bool(self.outputs) and all(
+                template is not None or (lazy and not ignore_lazy) or (isinstance(output, Lazy) and not ignore_lazy)
+                for template, output in zip(self.cachers, self.outputs)
+            )
+        return known
 
     def is_lazy(self, index: int, manager: Any) -> bool:
         """Whether output `index` is kept on disk rather than in memory."""
