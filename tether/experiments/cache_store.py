@@ -28,7 +28,9 @@ from datetime import datetime, timezone
 from stat import S_ISDIR
 from typing import TYPE_CHECKING, Any
 
+from tether.catalog.bundle_records import BundleEntry, FileEntry, blob_path
 from tether.catalog.experiments import CacheRow, ExperimentIndex
+from tether.conf import settings
 from tether.experiments.caching import ensure_folder
 from tether.utils.jsontext import dumps_compact
 
@@ -83,6 +85,8 @@ class CacheStore:
 
     def __init__(self, manager: ArtifactManager) -> None:
         self.manager = manager
+        # Read once: the setting is looked up through the settings proxy, which costs per stage.
+        self.bundles = bool(settings.EXPERIMENTS_BUNDLES)
         self.pending: list[PendingExecution] = []
         self._pending_rows: dict[str, CacheRow] = {}
         self._folder_index: dict[str, dict[str, Any]] | None = None
@@ -167,9 +171,7 @@ class CacheStore:
         one transaction. (Writing them from a background thread was slower: the
         stage thread then waited for the interpreter lock after each file it wrote.)
         """
-        from tether.conf import settings
-
-        if settings.EXPERIMENTS_BUNDLES:
+        if self.bundles:
             for name in pending.files:
                 pending.bundles[name] = _new_uuid()
         pending.row.outputs = {
@@ -184,9 +186,7 @@ class CacheStore:
 
     def _prepare(self, item: PendingExecution) -> list[tuple[Any, str]]:
         """The bundles of an execution's outputs with their manifests (none without EXPERIMENTS_BUNDLES)."""
-        from tether.conf import settings
-
-        if not settings.EXPERIMENTS_BUNDLES:
+        if not self.bundles:
             _index_files(item, self.manager.cache_path)
             return []
         writer = self._writer()
@@ -299,8 +299,6 @@ class _Writer:
         writing `record.get_path(...)` again, a user's cacher, or by hand), which
         must never change a stored bundle.
         """
-        from tether.catalog.bundle_records import blob_path
-
         if self.local_root is None:
             self.store.blobs.put_from(digest, lambda: open(path, "rb"), what=f"file {path!r}")
             return
@@ -319,8 +317,6 @@ class _Writer:
 
         Also fills the output's file list (size, mtime, hash) in the cache row.
         """
-        from tether.catalog.bundle_records import BundleEntry, FileEntry
-
         row = item.row
         folder = manager.cache_path
         files = row.outputs[name]["files"]
