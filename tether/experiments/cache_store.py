@@ -9,10 +9,12 @@ such a folder reproduces a run without the catalog it came from.
 
 Outputs are written by their cachers as the stage ends; the bundles that hold
 them and the cache rows are recorded in one transaction per batch (at the end
-of the run, or every `BATCH` executions): a bundle per output, in the
-`experiments` data context, named `<prefix>.<stage>.<output>`, with lineage to
-the bundles of the stage's inputs. A run killed before the batch is recorded
-leaves cache files no row points at, which the next run recomputes.
+of the run, or every `FILER_BATCH` executions, filed by a forked filer while the
+stages go on, see `tether.experiments.filing`; every `BATCH` where there is no
+filer): a bundle per output, in the `experiments` data context, named
+`<prefix>.<stage>.<output>`, with lineage to the bundles of the stage's inputs.
+A run killed before the batch is recorded leaves cache files no row points at,
+which the next run recomputes.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from stat import S_ISDIR
 from typing import TYPE_CHECKING, Any
 
 from tether.catalog.bundle_records import BundleEntry, FileEntry, blob_path
+from tether.catalog.bundle_index import BundleIndex
 from tether.catalog.experiments import CacheRow, ExperimentIndex
 from tether.conf import settings
 from tether.experiments.caching import ensure_folder
+from tether.experiments.filing import BackgroundFiler, can_fork_filer
 from tether.utils.jsontext import dumps_compact
 
 if TYPE_CHECKING:
@@ -42,6 +46,8 @@ __all__ = ["BUNDLE_CONTEXT", "INDEX_FILE", "CacheStore", "PendingExecution", "fi
 BUNDLE_CONTEXT = "experiments"
 INDEX_FILE = "cache_index.json"
 BATCH = 512
+# Smaller with a filer: the last batch is filed while the run waits.
+FILER_BATCH = 128
 
 logger = logging.getLogger("tether.experiments")
 
@@ -94,6 +100,9 @@ class CacheStore:
         self._writer_instance: _Writer | None = None
         self._asked: set[str] = set()
         self._catalog_keys: set[str] = set()
+        self._filer: BackgroundFiler | None = None
+        self._filer_tried = False
+        self.batch_size = FILER_BATCH
 
     @property
     def index(self) -> ExperimentIndex:
@@ -165,11 +174,13 @@ class CacheStore:
     # --- registration --------------------------------------------------------------------
 
     def add(self, pending: PendingExecution) -> None:
-        """Queue a saved execution; it is found by `lookup` at once, and recorded at `flush`.
+        """Queue a saved execution; it is found by `lookup` at once, and recorded by `flush` at the latest.
 
-        Its blobs and manifests are written at `flush`, which records the batch in
-        one transaction. (Writing them from a background thread was slower: the
-        stage thread then waited for the interpreter lock after each file it wrote.)
+        Every `BATCH` executions the batch is filed: its blobs and manifests are
+        written and it is recorded in one transaction, by a forked filer while
+        the stages go on where the machine allows (`tether.experiments.filing`),
+        else here. (A thread was slower than filing here: the stages then waited
+        for the interpreter lock after each file they wrote.)
         """
         if self.bundles:
             for name in pending.files:
@@ -181,8 +192,10 @@ class CacheStore:
         self.pending.append(pending)
         self._pending_rows[pending.row.key] = pending.row
         # A live manager (a notebook) has no end of run to wait for: it files at once.
-        if len(self.pending) >= BATCH or self.manager.interactive:
+        if self.manager.interactive:
             self.flush()
+        elif len(self.pending) >= self.batch_size:
+            self._send()
 
     def _prepare(self, item: PendingExecution) -> list[tuple[Any, str]]:
         """The bundles of an execution's outputs with their manifests (none without EXPERIMENTS_BUNDLES)."""
@@ -205,24 +218,81 @@ class CacheStore:
         return self._writer_instance
 
     def flush(self) -> int:
-        """Record the queued executions: wait for their blobs and manifests, then one transaction.
+        """File every queued execution and wait until all are recorded; returns how many were queued.
 
-        On local storage blobs and manifests are written straight to disk (each
-        through a temporary name), without the storage layer's per-call overhead.
+        Raises:
+            CatalogError: the catalog refused the batch (the cache files stay; a
+                later run recomputes them).
         """
-        if not self.pending:
-            return 0
         batch, self.pending = self.pending, []
+        count = len(batch) + sum(len(sent) for sent in (self._filer.unacknowledged if self._filer else []))
+        try:
+            # The last batch is filed here, while the filer finishes the one before.
+            if batch:
+                self.file_batch(batch)
+                self._filed([batch])
+        finally:
+            self._stop_filer()
+        return count
+
+    def _send(self) -> None:
+        """File the queued batch: through the filer (forked at the first batch), or here."""
+        batch, self.pending = self.pending, []
+        if self._filer is None and not self._filer_tried:
+            self._filer_tried = True
+            if not self.manager.parallel_mode and can_fork_filer():
+                self._writer()  # made once, before the fork, for both processes
+                self._filer = BackgroundFiler(self)
+        if self._filer is None:
+            self.batch_size = BATCH
+            self.file_batch(batch)
+            self._filed([batch])
+            return
+        self._filed(self._filer.submit(batch))
+        if self._filer.broken:
+            # The filer is gone: file what it left here, and the rest of the run too.
+            self._stop_filer()
+            self.batch_size = BATCH
+
+    def _stop_filer(self) -> None:
+        """Wait for the filer to file what it was sent, and file here what it could not."""
+        filer, self._filer = self._filer, None
+        if filer is None:
+            return
+        done, left = filer.finish()
+        self._filed(done)
+        for sent in left:
+            self._file_again(sent)
+
+    def file_batch(self, batch: list[PendingExecution]) -> None:
+        """Write the blobs and manifests of `batch` and record it in one transaction."""
         made = [pair for item in batch for pair in self._prepare(item)]
         entries = [entry for entry, _ in made]
         if made:
             # One append where storage allows, before the transaction that makes them visible.
             self._writer().store.write_manifests(entries, [text for _, text in made])
         self.index.record_cache([item.row for item in batch], entries)
-        for item in batch:
-            self._pending_rows.pop(item.row.key, None)
-            self._catalog_keys.add(item.row.key)
-        return len(batch)
+
+    def _file_again(self, batch: list[PendingExecution]) -> None:
+        """File a batch a failed filer did not acknowledge, less what it recorded before it failed."""
+        uuids = [uuid for item in batch for uuid in item.bundles.values()]
+        recorded = BundleIndex(self.index.database).contexts_of(uuids) if uuids else {}
+        rest = [item for item in batch if not item.bundles or not set(item.bundles.values()) <= recorded.keys()]
+        if rest:
+            self.file_batch(rest)
+        self._filed([batch])
+
+    def _filed(self, batches: list[list[PendingExecution]]) -> None:
+        """Batches now in the catalog: their keys are looked up there from now on."""
+        for batch in batches:
+            for item in batch:
+                self._pending_rows.pop(item.row.key, None)
+                self._catalog_keys.add(item.row.key)
+
+    def close_writer(self) -> None:
+        """Close this process's manifest segments (a filer, before it exits)."""
+        if self._writer_instance is not None:
+            self._writer_instance.store.segments.close()
 
     def discard(self) -> None:
         """Forget queued executions (a dry run)."""
