@@ -19,14 +19,20 @@ experiment's modules imported before the clock starts; figures are medians):
    stage) / (100 x 19), no report, a fresh project per sample; 5 rounds, in each of which
    tether, tether without bundles and Curifactory are sampled in turn (the order
    alternating). Everything a stage execution costs is in it: the cache lookup, pickling
-   the output to its file, and (tether) filing the bundles and cache rows, which happens
-   in one batch at the end of the run.
+   the output to its file, and (tether) filing the bundles and cache rows, in batches
+   that a forked filer records while the stages go on (on a machine with two cores or
+   more), the last one at the end of the run.
    Budget: tether at most 0.15 ms (Curifactory: 0.53 ms in the issue's measurement). Also
    shown with `EXPERIMENTS_BUNDLES = False` (cache index only, no bundles filed).
 3. Registering a run with 20,000 past runs: tether `ArtifactManager.store()` (which takes the
    run number and records the run in the catalog) on a catalog holding 0 and 20,000
    experiment runs; Curifactory `ArtifactManager.store()` on a `store.json` holding 0 and
    20,000 runs. Budget: tether's time at 20,000 at most 2x its time at 0 (flat).
+
+The projects are made under TMPDIR, or under `--tmp DIR`: `--tmp /dev/shm` (tmpfs)
+measures what the tools themselves cost, without the disk, whose latency for creating a
+file varies here from 0.03 to 0.6 ms from minute to minute. Each sample starts after
+`os.sync()`, so that what earlier samples wrote is not flushed during it.
 
 Results are printed and written to bench/results/experiments.json. Exit status: 0 when every
 budget passes, 1 when one fails, 2 when a measurement could not be made.
@@ -208,6 +214,8 @@ def ensure_curifactory() -> str | None:
 
 def run_worker(tool: str, program: str, *args: str) -> float:
     env = {k: v for k, v in os.environ.items() if k != "TETHER_SETTINGS_MODULE"}
+    # What earlier samples wrote goes to disk now, not during this one.
+    os.sync()
     done = subprocess.run([python_for(tool), "-c", program, tool, *args], capture_output=True, text=True,
                           env=env, timeout=1800)
     if done.returncode != 0:
@@ -265,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         print("Curifactory could not be installed in bench/.venv-curifactory", file=sys.stderr)
         return 2
     base = Path(tempfile.mkdtemp(prefix="tether-bench-exp-", dir=args.tmp))
-    results: dict[str, Any] = {"curifactory_version": version, "sets": SETS, "stages": STAGES}
+    results: dict[str, Any] = {"curifactory_version": version, "sets": SETS, "stages": STAGES,
+                               "projects_in": str(base.parent)}
     try:
         for tool in ("tether", "curifactory"):
             results[f"{tool}_cached"] = measure_cached(base, tool, rounds)
