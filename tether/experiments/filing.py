@@ -23,6 +23,7 @@ Linux, from a process with other threads (a notebook's kernel), or from a
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -70,7 +71,13 @@ class BackgroundFiler:
         # before its last flush) does not wait for its filer either.
         self._process = context.Process(
             target=_serve, args=(store, child, self._connection), name="tether-filer", daemon=True)
-        self._process.start()
+        # Frozen for the fork: the filer's garbage collections then leave the run's
+        # objects alone, so their memory stays shared instead of being copied.
+        gc.freeze()
+        try:
+            self._process.start()
+        finally:
+            gc.unfreeze()
         child.close()
         self.unacknowledged: list[list[PendingExecution]] = []
         self.failure: str | None = None
