@@ -164,3 +164,21 @@ def test_notes_alone_read_a_piped_stdin_and_notes_text_still_works(exp):
     assert _notes(exp, "-p", "base", "--notes", "given text", stdin="not read\n") == "given text"
     assert _notes(exp, "-p", "base", "--notes=", stdin="asked with an empty value\n") == "asked with an empty value"
     assert _notes(exp, "-p", "base", stdin="not asked\n") is None
+
+
+def test_notebook_flag_writes_a_notebook_that_runs_from_its_folder(exp):
+    import nbformat
+
+    done = exp.run("experiment", "demo", "-p", "base", "--notebook")
+    assert done.code == 0, done.err
+    path = next(line.split(": ", 1)[1] for line in done.out.splitlines() if line.startswith("Notebook: "))
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    code = "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    code += "\nprint(sorted(status for r in manager.records for status in r.stage_status.values()))\n"
+    # No settings in the environment: the notebook names the project's (and finds the project itself).
+    env = {k: v for k, v in os.environ.items() if k != "TETHER_SETTINGS_MODULE"}
+    ran = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(path), env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip().splitlines()[-1] == str(["cached"] + ["skipped"] * 4)

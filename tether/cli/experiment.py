@@ -52,6 +52,8 @@ def experiment() -> None:
               help="A note stored with the run; --notes alone asks for it (or reads a piped stdin).")
 @click.option("--progress", is_flag=True, help="Show a progress bar of the stages.")
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
+@click.option("--notebook", is_flag=True,
+              help="Write a Jupyter notebook that loads the run's records (notebooks/experiments/<ref>.ipynb).")
 @click.option("--param-sets-file", metavar="FILE", hidden=True,
               help="A pickle of parameter sets (a --store-full folder's params.pkl).")
 @click.pass_context
@@ -59,7 +61,7 @@ def run_command(ctx: click.Context, name: str, param_files: tuple[str, ...], nam
                 parallel: int | None, store_full: bool, dry: bool, dry_cache: bool, overwrite: bool,
                 overwrite_stages: tuple[str, ...], lazy: bool, ignore_lazy: bool, prefix: str | None,
                 cache_path: str | None, map_only: bool, explain: bool, hashes: bool, notes: str | None,
-                progress: bool, no_report: bool, param_sets_file: str | None) -> None:
+                progress: bool, no_report: bool, notebook: bool, param_sets_file: str | None) -> None:
     """Run experiment NAME over the parameter sets of the -p files.
 
     A failed experiment exits 1; its registry entry holds the error.
@@ -92,6 +94,7 @@ def run_command(ctx: click.Context, name: str, param_files: tuple[str, ...], nam
             dry_cache=dry_cache, store_full=store_full, prefix=prefix, cache_path=cache_path,
             overwrite=overwrite, overwrite_stages=list(overwrite_stages), lazy=lazy, ignore_lazy=ignore_lazy,
             parallel=parallel, map_only=map_only, explain=explain, notes=notes, report=not no_report,
+            notebook=notebook,
             run_line=command_line([ctx.find_root().info_name or "tether", *sys.argv[1:]]),
             on_stage_done=on_stage, on_planned=on_planned,
         )
@@ -105,6 +108,10 @@ def run_command(ctx: click.Context, name: str, param_files: tuple[str, ...], nam
     summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "no stages"
     reference = manager.get_reference_name() if not manager.dry else f"{manager.experiment_name} (dry)"
     click.echo(f"Experiment {reference} {manager.status} in {time.perf_counter() - started:.2f}s: {summary}")
+    if notebook and not manager.dry:
+        from tether.experiments.notebook import notebook_path
+
+        click.echo(f"Notebook: {notebook_path(manager)}")
     if manager.store_full:
         click.echo(f"Full store: {manager.get_run_output_path()}")
         if manager.get_run_storage_path() is not None:

@@ -154,6 +154,7 @@ def run_experiment(
     explain: bool = False,
     notes: str | None = None,
     report: bool = True,
+    notebook: bool = False,
     run_line: str = "",
     on_stage_done: Callable[[Any, str], None] | None = None,
     on_planned: Callable[[ArtifactManager], None] | None = None,
@@ -179,6 +180,8 @@ def run_experiment(
         explain: like `map_only`, and explain each decision (`manager.plan`).
         notes: a note stored with the run; an empty string asks for it (`ask_notes`).
         report: write the HTML report.
+        notebook: write a Jupyter notebook that loads the run's records
+            (`notebooks/experiments/<ref>.ipynb`, and one in the `--store-full` folder).
         run_line: the command line, for the registry.
         on_stage_done: called with (record, stage name) after each stage call.
         on_planned: called with the manager once the plan is decided.
@@ -229,7 +232,7 @@ def run_experiment(
                 _map(module, param_sets, manager, required=False)
             module.run(param_sets, manager)
         except BaseException as exc:
-            _fail(manager, exc)
+            _fail(manager, exc, notebook=notebook, names=names)
             if isinstance(exc, Exception):
                 where = f" in stage {manager.current_stage_name!r}" if manager.current_stage_name else ""
                 raise ExperimentFailedError(
@@ -237,11 +240,12 @@ def run_experiment(
                     f"{where}: {type(exc).__name__}: {exc}"
                 ) from exc
             raise
-        _finish(manager, report)
+        _finish(manager, report, notebook=notebook, names=names)
     return manager
 
 
-def _fail(manager: ArtifactManager, exc: BaseException) -> None:
+def _fail(manager: ArtifactManager, exc: BaseException, *, notebook: bool = False,
+          names: Sequence[str] | None = None) -> None:
     manager.status = "error"
     manager.error_thrown = True
     manager.error = f"{type(exc).__name__}: {exc}"
@@ -255,9 +259,12 @@ def _fail(manager: ArtifactManager, exc: BaseException) -> None:
         if not (manager.dry or manager.dry_cache):
             manager.cache.flush()
     manager.store()
+    if notebook and not manager.dry:
+        _write_notebook(manager, names)
 
 
-def _finish(manager: ArtifactManager, report: bool) -> None:
+def _finish(manager: ArtifactManager, report: bool, *, notebook: bool = False,
+            names: Sequence[str] | None = None) -> None:
     from tether.experiments.store_full import finish_store, write_store
 
     if manager.dry or manager.dry_cache:
@@ -267,7 +274,9 @@ def _finish(manager: ArtifactManager, report: bool) -> None:
     manager.status = "complete"
     store_full = manager.store_full and not manager.dry
     if store_full:
-        write_store(manager)
+        folder = write_store(manager)
+        if notebook:
+            _write_notebook(manager, names, store_folder=folder)
     # Recorded before the report, whose index of all runs reads the registry.
     manager.store()
     if report and not manager.dry:
@@ -278,6 +287,23 @@ def _finish(manager: ArtifactManager, report: bool) -> None:
             # be drawn is a warning, not a failed run.
             logger.warning("experiment %s: the report was not written: %s: %s",
                            manager.get_reference_name(), type(exc).__name__, exc)
+    if notebook and not manager.dry:
+        _write_notebook(manager, names)
     if store_full:
         # Last, once the report is copied in: run_info.json marks the folder complete.
         finish_store(manager)
+
+
+def _write_notebook(manager: ArtifactManager, names: Sequence[str] | None, store_folder: str | None = None) -> None:
+    """Write the run's notebook (or its `--store-full` folder's); one that cannot be written is a warning."""
+    from tether.experiments.notebook import write_notebook, write_store_notebook
+
+    try:
+        if store_folder is None:
+            path = write_notebook(manager, list(names or []))
+        else:
+            path = write_store_notebook(manager, store_folder)
+    except OSError as exc:
+        logger.warning("experiment %s: the notebook was not written: %s", manager.get_reference_name(), exc)
+        return
+    logger.info("notebook of run %s: %s", manager.get_reference_name(), path)
