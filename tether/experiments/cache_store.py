@@ -176,8 +176,8 @@ class CacheStore:
     def add(self, pending: PendingExecution) -> None:
         """Queue a saved execution; it is found by `lookup` at once, and recorded by `flush` at the latest.
 
-        Every `BATCH` executions the batch is filed: its blobs and manifests are
-        written and it is recorded in one transaction, by a forked filer while
+        Every `batch_size` executions the batch is filed: its blobs and manifests
+        are written and it is recorded in one transaction, by a forked filer while
         the stages go on where the machine allows (`tether.experiments.filing`),
         else here. (A thread was slower than filing here: the stages then waited
         for the interpreter lock after each file they wrote.)
@@ -242,7 +242,10 @@ class CacheStore:
             self._filer_tried = True
             if not self.manager.parallel_mode and can_fork_filer():
                 self._writer()  # made once, before the fork, for both processes
-                self._filer = BackgroundFiler(self)
+                try:
+                    self._filer = BackgroundFiler(self)
+                except OSError as exc:  # no process or pipe to spare: the run files its batches
+                    logger.info("no filer for this run (%s); its batches are filed as it goes", exc)
         if self._filer is None:
             self.batch_size = BATCH
             self.file_batch(batch)

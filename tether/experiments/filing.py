@@ -93,8 +93,8 @@ class BackgroundFiler:
         if not self.broken:
             try:
                 self._connection.send(batch)
-            except (OSError, ValueError) as exc:
-                self.failure = f"the filer is gone ({exc})"
+            except Exception as exc:  # gone (a broken pipe), or the batch does not pickle
+                self.failure = f"the batch could not be sent to the filer ({type(exc).__name__}: {exc})"
         return self._acknowledged(wait=False)
 
     def finish(self) -> tuple[list[list[PendingExecution]], list[list[PendingExecution]]]:
