@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -19,6 +23,7 @@ from tether.experiments import (
 )
 from tether.bundles.blobs import digest_file
 from tether.experiments.cache_store import _file_facts
+from tether.experiments import caching
 from tether.experiments.caching import atomic_path
 from tether.experiments.errors import CachingError
 
@@ -74,6 +79,41 @@ def test_a_failed_save_leaves_nothing_under_the_real_name(tmp_path):
         with atomic_path(str(tmp_path / "x")) as temp:
             open(temp, "w").write("partial")
             raise ValueError
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("way", ["unnamed", "named", "no-proc"])
+def test_a_save_replaces_the_file_and_leaves_no_other(tmp_path, monkeypatch, way):
+    if way == "named":  # a file system without unnamed files
+        monkeypatch.setattr(caching, "_O_TMPFILE", 0)
+    elif way == "no-proc":  # unnamed files that cannot be linked: copied to a named one
+        monkeypatch.setattr(caching, "_link_unnamed", lambda fd, path: False)
+    monkeypatch.setattr(caching, "_named_only", set())
+    target = tmp_path / "sub" / "obj.pkl"
+    cacher = PickleCacher(target)
+    cacher.save({"v": 1})
+    cacher.save({"v": list(range(100_000))})
+    assert cacher.load() == {"v": list(range(100_000))}
+    assert os.listdir(tmp_path / "sub") == ["obj.pkl"]
+    size, mtime, digest = cacher.written[str(target)]
+    assert (size, mtime, digest) == (target.stat().st_size, target.stat().st_mtime_ns, digest_file(target)[0])
+    # A folder found unable to link unnamed files is written through temporary names from then on.
+    assert (str(tmp_path / "sub") in caching._named_only) == (way == "no-proc")
+
+
+def test_a_writer_killed_mid_save_leaves_no_file(tmp_path):
+    script = textwrap.dedent(f"""
+        import os, signal
+        from tether.experiments.caching import write_hashed
+
+        def dump(writer):
+            writer.write(b"x" * 1000)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        write_hashed({str(tmp_path / "out.pkl")!r}, dump)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL
     assert os.listdir(tmp_path) == []
 
 
