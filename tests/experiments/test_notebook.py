@@ -57,6 +57,13 @@ def test_the_notebook_keeps_the_runs_selection_of_parameter_sets(chain):
     assert list(_execute(Path(notebook_path(manager)), _env(chain))) == ["b"]
 
 
+def test_the_notebook_reads_the_cache_folder_the_run_was_given(chain, tmp_path):
+    manager = run_experiment("chain", ["base"], cache_path=str(tmp_path / "elsewhere"), report=False, notebook=True)
+    assert not chain.cache.exists()
+    statuses = _execute(Path(notebook_path(manager)), _env(chain))
+    assert {stages["double"] for stages in statuses.values()} == {"cached"}
+
+
 def test_a_store_full_folder_has_a_notebook_of_its_own_artifacts(chain):
     manager = run_experiment("chain", ["base"], report=False, store_full=True, notebook=True)
     folder = Path(manager.get_run_output_path())

@@ -201,6 +201,7 @@ def run_experiment(
             item.hash = parameters_hash(item)
         by_file, files = {"(given)": [[str(getattr(i, "name", "")), i.hash] for i in param_sets]}, []
     planning_only = map_only or explain
+    notebook_options = {"names": list(names or []), "cache_path": cache_path} if notebook else None
     manager = ArtifactManager(
         short_name, store_full=store_full and not planning_only, dry=dry or planning_only,
         dry_cache=dry_cache, prefix=prefix, run_line=run_line, lazy=lazy, ignore_lazy=ignore_lazy,
@@ -232,7 +233,7 @@ def run_experiment(
                 _map(module, param_sets, manager, required=False)
             module.run(param_sets, manager)
         except BaseException as exc:
-            _fail(manager, exc, notebook=notebook, names=names)
+            _fail(manager, exc, notebook=notebook_options)
             if isinstance(exc, Exception):
                 where = f" in stage {manager.current_stage_name!r}" if manager.current_stage_name else ""
                 raise ExperimentFailedError(
@@ -240,12 +241,11 @@ def run_experiment(
                     f"{where}: {type(exc).__name__}: {exc}"
                 ) from exc
             raise
-        _finish(manager, report, notebook=notebook, names=names)
+        _finish(manager, report, notebook=notebook_options)
     return manager
 
 
-def _fail(manager: ArtifactManager, exc: BaseException, *, notebook: bool = False,
-          names: Sequence[str] | None = None) -> None:
+def _fail(manager: ArtifactManager, exc: BaseException, *, notebook: dict[str, Any] | None = None) -> None:
     manager.status = "error"
     manager.error_thrown = True
     manager.error = f"{type(exc).__name__}: {exc}"
@@ -259,12 +259,11 @@ def _fail(manager: ArtifactManager, exc: BaseException, *, notebook: bool = Fals
         if not (manager.dry or manager.dry_cache):
             manager.cache.flush()
     manager.store()
-    if notebook and not manager.dry:
-        _write_notebook(manager, names)
+    if notebook is not None and not manager.dry:
+        _write_notebook(manager, notebook)
 
 
-def _finish(manager: ArtifactManager, report: bool, *, notebook: bool = False,
-            names: Sequence[str] | None = None) -> None:
+def _finish(manager: ArtifactManager, report: bool, *, notebook: dict[str, Any] | None = None) -> None:
     from tether.experiments.store_full import finish_store, write_store
 
     if manager.dry or manager.dry_cache:
@@ -275,8 +274,8 @@ def _finish(manager: ArtifactManager, report: bool, *, notebook: bool = False,
     store_full = manager.store_full and not manager.dry
     if store_full:
         folder = write_store(manager)
-        if notebook:
-            _write_notebook(manager, names, store_folder=folder)
+        if notebook is not None:
+            _write_notebook(manager, notebook, store_folder=folder)
     # Recorded before the report, whose index of all runs reads the registry.
     manager.store()
     if report and not manager.dry:
@@ -287,20 +286,23 @@ def _finish(manager: ArtifactManager, report: bool, *, notebook: bool = False,
             # be drawn is a warning, not a failed run.
             logger.warning("experiment %s: the report was not written: %s: %s",
                            manager.get_reference_name(), type(exc).__name__, exc)
-    if notebook and not manager.dry:
-        _write_notebook(manager, names)
+    if notebook is not None and not manager.dry:
+        _write_notebook(manager, notebook)
     if store_full:
         # Last, once the report is copied in: run_info.json marks the folder complete.
         finish_store(manager)
 
 
-def _write_notebook(manager: ArtifactManager, names: Sequence[str] | None, store_folder: str | None = None) -> None:
-    """Write the run's notebook (or its `--store-full` folder's); one that cannot be written is a warning."""
+def _write_notebook(manager: ArtifactManager, options: dict[str, Any], store_folder: str | None = None) -> None:
+    """Write the run's notebook (or its `--store-full` folder's); one that cannot be written is a warning.
+
+    `options` are those of the run the notebook repeats (`names`, `cache_path`).
+    """
     from tether.experiments.notebook import write_notebook, write_store_notebook
 
     try:
         if store_folder is None:
-            path = write_notebook(manager, list(names or []))
+            path = write_notebook(manager, **options)
         else:
             path = write_store_notebook(manager, store_folder)
     except OSError as exc:

@@ -35,12 +35,13 @@ def notebook_path(manager: ArtifactManager) -> str:
     return os.path.join(manager.notebooks_path, "experiments", f"{manager.get_reference_name()}.ipynb")
 
 
-def write_notebook(manager: ArtifactManager, names: list[str] | None = None) -> str:
+def write_notebook(manager: ArtifactManager, names: list[str] | None = None, cache_path: str | None = None) -> str:
     """Write the notebook of the run into the project's notebooks folder; returns its path.
 
     Args:
         manager: the finished (or failed) run.
         names: the parameter sets the run was limited to (`--names`).
+        cache_path: the cache folder the run was given (`--cache`), if any.
     """
     path = notebook_path(manager)
     folder = os.path.dirname(path)
@@ -48,6 +49,7 @@ def write_notebook(manager: ArtifactManager, names: list[str] | None = None) -> 
         repr(manager.experiment_name),
         repr(list(manager.parameter_files)),
         *([f"names={list(names)!r}"] if names else []),
+        *([f"cache_path={os.path.abspath(cache_path)!r}"] if cache_path else []),
     ], prefix=manager.prefix)
     warnings = [
         "The project's cache is shared: a run since this one may have replaced what it holds."
