@@ -1,7 +1,7 @@
 """The forked filer: a long run's batches are filed by a second process, and nothing is lost if it fails.
 
-The runs are subprocesses: a pytest worker has threads, so it never forks a
-filer itself (`can_fork_filer`), while a plain `python` process does.
+The runs are subprocesses, as a user's are: a pytest-xdist worker has threads,
+so it would not fork a filer (`can_fork_filer`), while a plain `python` process does.
 """
 
 from __future__ import annotations
