@@ -23,7 +23,7 @@ from tether.experiments import (
 )
 from tether.bundles.blobs import digest_file
 from tether.experiments.cache_store import _file_facts
-from tether.experiments import caching
+from tether.files.storages import unnamed
 from tether.experiments.caching import atomic_path
 from tether.experiments.errors import CachingError
 
@@ -85,10 +85,12 @@ def test_a_failed_save_leaves_nothing_under_the_real_name(tmp_path):
 @pytest.mark.parametrize("way", ["unnamed", "named", "no-proc"])
 def test_a_save_replaces_the_file_and_leaves_no_other(tmp_path, monkeypatch, way):
     if way == "named":  # a file system without unnamed files
-        monkeypatch.setattr(caching, "_O_TMPFILE", 0)
-    elif way == "no-proc":  # unnamed files that cannot be linked: copied to a named one
-        monkeypatch.setattr(caching, "_link_unnamed", lambda fd, path: False)
-    monkeypatch.setattr(caching, "_named_only", set())
+        monkeypatch.setattr(unnamed, "_O_TMPFILE", 0)
+    elif way == "no-proc":  # unnamed files that cannot be linked (no /proc): copied to a named one
+        real_link = os.link
+        monkeypatch.setattr(unnamed.os, "link", lambda source, *a, **k: (
+            _raise(OSError(2, "no /proc")) if source.startswith("/proc/") else real_link(source, *a, **k)))
+    monkeypatch.setattr(unnamed, "_named_only", set())
     target = tmp_path / "sub" / "obj.pkl"
     cacher = PickleCacher(target)
     cacher.save({"v": 1})
@@ -98,7 +100,11 @@ def test_a_save_replaces_the_file_and_leaves_no_other(tmp_path, monkeypatch, way
     size, mtime, digest = cacher.written[str(target)]
     assert (size, mtime, digest) == (target.stat().st_size, target.stat().st_mtime_ns, digest_file(target)[0])
     # A folder found unable to link unnamed files is written through temporary names from then on.
-    assert (str(tmp_path / "sub") in caching._named_only) == (way == "no-proc")
+    assert (str(tmp_path / "sub") in unnamed._named_only) == (way == "no-proc")
+
+
+def _raise(exc: BaseException):
+    raise exc
 
 
 def test_a_writer_killed_mid_save_leaves_no_file(tmp_path):

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tether.experiments.errors import CachingError
+from tether.files.storages.unnamed import name_unnamed, open_unnamed
 
 if TYPE_CHECKING:
     from tether.experiments.record import Record
@@ -96,41 +97,26 @@ class _HashingWriter:
         return size
 
 
-_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
-# Folders whose file system cannot make unnamed files: written through a temporary name.
-_named_only: set[str] = set()
-
-
 def write_hashed(path: str, dump: Callable[[_HashingWriter], None]) -> tuple[int, int, str]:
     """Write `path` with `dump(writer)`, hashing as it writes; returns `(size, mtime_ns, hash)`.
 
     The file is written straight through its descriptor (the buffered file
     objects of `open` cost more than the write itself for a small artifact) and
-    appears under its name only once complete. On Linux it is made unnamed in
-    its folder (`O_TMPFILE`) and then linked to `path`: one update of the folder
-    instead of two (a create and a rename), which halves what a small artifact
-    costs on ext4, and a process killed while writing leaves no file at all.
-    Elsewhere it is written under a temporary name and renamed into place.
+    appears under its name only once complete: an unnamed file linked into
+    place where the system allows (`tether.files.storages.unnamed`), else a temporary
+    file renamed.
     """
     folder = os.path.dirname(path) or "."
     ensure_folder(folder)
-    if _O_TMPFILE and folder not in _named_only:
+    fd = open_unnamed(folder)
+    if fd is not None:
         try:
-            fd = os.open(folder, _O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o666)
-        except OSError:  # the file system cannot (EOPNOTSUPP), or an old kernel
-            _named_only.add(folder)
-        else:
-            try:
-                writer = _HashingWriter(fd)
-                dump(writer)
-                if _link_unnamed(fd, path):
-                    stat = os.fstat(fd)
-                    return stat.st_size, stat.st_mtime_ns, writer.hasher.hexdigest()
-                _named_only.add(folder)
-                os.lseek(fd, 0, os.SEEK_SET)
-                return write_hashed(path, lambda copy: _copy_from(fd, copy))
-            finally:
-                os.close(fd)
+            writer = _HashingWriter(fd)
+            dump(writer)
+            stat = os.fstat(fd) if name_unnamed(fd, path) else os.stat(path)
+        finally:
+            os.close(fd)
+        return stat.st_size, stat.st_mtime_ns, writer.hasher.hexdigest()
     temp = _temp_path(path)
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
@@ -146,38 +132,6 @@ def write_hashed(path: str, dump: Callable[[_HashingWriter], None]) -> tuple[int
             os.unlink(temp)
         raise
     return stat.st_size, stat.st_mtime_ns, writer.hasher.hexdigest()
-
-
-def _link_unnamed(fd: int, path: str) -> bool:
-    """Name the unnamed file `fd` `path`, replacing a file there; False if it cannot be named (no /proc).
-
-    The link is made through `/proc/self/fd`: passing a directory descriptor
-    makes `os.link` call linkat, which follows that link to the file (the path
-    is absolute, so the descriptor itself is not used).
-    """
-    source = f"/proc/self/fd/{fd}"
-    try:
-        os.link(source, path, src_dir_fd=fd)
-        return True
-    except FileExistsError:
-        pass
-    except OSError:
-        return False
-    # A file is there (an earlier save): link beside it, then rename over it.
-    temp = _temp_path(path)
-    os.link(source, temp, src_dir_fd=fd)
-    try:
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return True
-
-
-def _copy_from(fd: int, writer: _HashingWriter) -> None:
-    while chunk := os.read(fd, 1 << 20):
-        writer.write(chunk)
 
 
 class Cacheable:

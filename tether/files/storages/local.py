@@ -11,6 +11,7 @@ from typing import IO, Any
 from tether.exceptions import ImproperlyConfigured, StoragePathError
 from tether.files.storages._atomic import AtomicWriter, is_temp_name, temp_name
 from tether.files.storages.base import BaseStorage, Kind
+from tether.files.storages.unnamed import name_unnamed, open_unnamed
 from tether.files.storages.paths import normalize_path
 
 __all__ = ["LocalStorage"]
@@ -29,8 +30,10 @@ def _discard_temp(path: str) -> None:
 class LocalStorage(BaseStorage):
     """Files under a local folder; the folder is created on the first write.
 
-    Writes go to a hidden temporary file in the target's folder and are moved
-    into place with `os.replace`, which is atomic on POSIX and Windows.
+    A write gets its name only once complete: on Linux it goes to an unnamed
+    file in the target's folder that is then linked into place
+    (`tether.files.storages.unnamed`), elsewhere to a hidden temporary file moved into
+    place with `os.replace`, which is atomic on POSIX and Windows.
 
     Args:
         root: the folder, as a path or a `file://` URL; relative paths are
@@ -93,7 +96,33 @@ class LocalStorage(BaseStorage):
                 continue
             return descriptor, temp, full
 
+    def _unnamed_file(self, key: str) -> tuple[int, str] | None:
+        """An unnamed file in the folder of `key` (made if missing) and the final path; None where there are none."""
+        full = self._full(key)
+        if os.path.isdir(full):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), full)
+        folder = os.path.dirname(full)
+        try:
+            descriptor = open_unnamed(folder)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            descriptor = open_unnamed(folder)
+        return None if descriptor is None else (descriptor, full)
+
     def _open_write(self, key: str) -> AtomicWriter:
+        unnamed = self._unnamed_file(key)
+        if unnamed is not None:
+            descriptor, full = unnamed
+            raw = os.fdopen(descriptor, "wb")
+
+            def publish() -> None:
+                try:
+                    raw.flush()
+                    name_unnamed(descriptor, full)
+                finally:
+                    raw.close()
+
+            return AtomicWriter(raw, publish, raw.close, key)
         descriptor, temp, full = self._temp_file(key)
         raw = os.fdopen(descriptor, "wb")
 
@@ -126,6 +155,14 @@ class LocalStorage(BaseStorage):
         os.makedirs(self._full(key), exist_ok=True)
 
     def _copy_file(self, src: str, dest: str) -> None:
+        unnamed = self._unnamed_file(dest)
+        if unnamed is not None:
+            descriptor, full = unnamed
+            with open(self._full(src), "rb") as source, os.fdopen(descriptor, "wb") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+                target.flush()
+                name_unnamed(descriptor, full)
+            return
         descriptor, temp, full = self._temp_file(dest)
         try:
             with open(self._full(src), "rb") as source, os.fdopen(descriptor, "wb") as target:
