@@ -11,8 +11,8 @@ from typing import IO, Any
 from tether.exceptions import ImproperlyConfigured, StoragePathError
 from tether.files.storages._atomic import AtomicWriter, is_temp_name, temp_name
 from tether.files.storages.base import BaseStorage, Kind
-from tether.files.storages.unnamed import name_unnamed, open_unnamed
 from tether.files.storages.paths import normalize_path
+from tether.files.storages.unnamed import name_unnamed, open_unnamed
 
 __all__ = ["LocalStorage"]
 
@@ -32,8 +32,8 @@ class LocalStorage(BaseStorage):
 
     A write gets its name only once complete: on Linux it goes to an unnamed
     file in the target's folder that is then linked into place
-    (`tether.files.storages.unnamed`), elsewhere to a hidden temporary file moved into
-    place with `os.replace`, which is atomic on POSIX and Windows.
+    (`tether.files.storages.unnamed`), elsewhere to a hidden temporary file
+    moved into place with `os.replace`, which is atomic on POSIX and Windows.
 
     Args:
         root: the folder, as a path or a `file://` URL; relative paths are
