@@ -9,11 +9,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from tether.bundles.api import search
-from tether.bundles.bundle import Bundle
-from tether.bundles.contexts import current_context
-from tether.bundles.files import StorageFile
-
 if TYPE_CHECKING:
     from tether.exec.records import RunRecord, TaskRecord
     from tether.exec.task import Task
@@ -48,6 +43,8 @@ def _outputs(run_folder: str, written: list[str], storage: BaseStorage) -> list[
 
 def _producer(path: str, context: str) -> tuple[str, str] | None:
     """The bundle of a DAG run that output `path` (a run-folder path): (uuid, output name)."""
+    from tether.bundles.api import search
+
     match = _RUN_PATH.match(path)
     if match is None:
         return None
@@ -73,6 +70,11 @@ def bundle_task_outputs(
     outputs = _outputs(run.run_folder, io_log.written_paths(storage.root), storage)
     if not outputs:
         return None
+    # Imported here: the runner imports this hook for every run, most of whose tasks file nothing.
+    from tether.bundles.bundle import Bundle
+    from tether.bundles.contexts import current_context
+    from tether.bundles.files import StorageFile
+
     context = current_context()
     dependencies: dict[str, str] = {}
     inputs: list[str] = []
