@@ -7,7 +7,6 @@ from typing import Any
 from tether.exceptions import ImproperlyConfigured
 from tether.exec.executors.base import BaseExecutor
 from tether.exec.executors.local import LocalExecutor
-from tether.exec.executors.process import ProcessExecutor
 from tether.utils import import_string
 
 __all__ = ["BaseExecutor", "DaskExecutor", "LocalExecutor", "ProcessExecutor", "get_executor"]
@@ -20,11 +19,16 @@ _SHORT_NAMES = {
 
 
 def __getattr__(name: str) -> Any:
-    # dask.distributed is an optional extra: import its executor only when asked for.
+    # Imported only when asked for: dask.distributed is an optional extra, and the
+    # process pool's multiprocessing would slow every run's start.
     if name == "DaskExecutor":
         from tether.exec.executors.dask import DaskExecutor
 
         return DaskExecutor
+    if name == "ProcessExecutor":
+        from tether.exec.executors.process import ProcessExecutor
+
+        return ProcessExecutor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
