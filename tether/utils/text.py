@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 
@@ -16,5 +15,7 @@ def snake_case(name: str) -> str:
 
 def close_matches(word: str, choices: Iterable[str]) -> str:
     """Return ` Did you mean: a, b?` for near misses of `word`, or an empty string."""
+    import difflib  # only for an error message: kept out of every command's start
+
     matches = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
     return f" Did you mean: {', '.join(matches)}?" if matches else ""
