@@ -11,16 +11,14 @@ artifact under its real name. `save` returns the files written.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import pickle
-import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tether.experiments.errors import CachingError
-from tether.files.storages.unnamed import name_unnamed, open_unnamed
+from tether.files.storages.unnamed import name_unnamed, open_unnamed, replacing
 
 if TYPE_CHECKING:
     from tether.experiments.record import Record
@@ -42,7 +40,6 @@ __all__ = [
 
 
 _folders: set[str] = set()
-_counter = itertools.count()
 
 
 def ensure_folder(folder: str) -> None:
@@ -50,14 +47,6 @@ def ensure_folder(folder: str) -> None:
     if folder not in _folders:
         os.makedirs(folder, exist_ok=True)
         _folders.add(folder)
-
-
-def _temp_path(path: str) -> str:
-    """A temporary name beside `path` (in a folder that exists), unique per process, thread and call."""
-    folder = os.path.dirname(path) or "."
-    ensure_folder(folder)
-    # No random bytes needed (os.urandom was a measurable part of a stage's cost).
-    return os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.tmp")
 
 
 @contextlib.contextmanager
@@ -68,14 +57,9 @@ def atomic_path(path: str) -> Iterator[str]:
     it first and reopening it for writing truncates it, and ext4 then flushes it
     to disk on close, which made each artifact cost a disk write.)
     """
-    temp = _temp_path(path)
-    try:
+    ensure_folder(os.path.dirname(path) or ".")
+    with replacing(path) as temp:
         yield temp
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 class _HashingWriter:
@@ -117,8 +101,7 @@ def write_hashed(path: str, dump: Callable[[_HashingWriter], None]) -> tuple[int
         finally:
             os.close(fd)
         return stat.st_size, stat.st_mtime_ns, writer.hasher.hexdigest()
-    temp = _temp_path(path)
-    try:
+    with replacing(path) as temp:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         try:
             writer = _HashingWriter(fd)
@@ -126,11 +109,6 @@ def write_hashed(path: str, dump: Callable[[_HashingWriter], None]) -> tuple[int
             stat = os.fstat(fd)
         finally:
             os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
     return stat.st_size, stat.st_mtime_ns, writer.hasher.hexdigest()
 
 

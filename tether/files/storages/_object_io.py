@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tether.files.storages._atomic import temp_name
+from tether.files.storages.unnamed import replacing
 
 if TYPE_CHECKING:
     from tether.files.storages._object import ObjectStorage
@@ -20,15 +18,8 @@ def fetcher(fs: Any) -> Callable[[str, str], Coroutine[Any, Any, None]]:
     """`fs._get_file`, into a temporary file beside the target that replaces it on success."""
 
     async def fetch(full: str, local: str) -> None:
-        folder, name = os.path.split(local)
-        temp = os.path.join(folder, temp_name(name, os.urandom(6).hex()))
-        try:
+        with replacing(local) as temp:
             await fs._get_file(full, temp)
-            os.replace(temp, local)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
 
     return fetch
 

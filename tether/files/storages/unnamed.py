@@ -8,8 +8,9 @@ kernel frees an unnamed file when its last descriptor closes.
 
 `open_unnamed(folder)` gives the descriptor, or None where this is not
 possible (not Linux, or a file system without it, which is then remembered);
-the caller then writes a temporary file as before. `name_unnamed(fd, path)`
-gives the file its name, replacing a file there.
+the caller then writes a temporary file in `replacing(path)`, which moves it
+onto its name when the block succeeds. `name_unnamed(fd, path)` gives an
+unnamed file its name, replacing a file there.
 """
 
 from __future__ import annotations
@@ -18,15 +19,34 @@ import contextlib
 import itertools
 import os
 import threading
+from collections.abc import Iterator
 
 from tether.files.storages._atomic import temp_name
 
-__all__ = ["name_unnamed", "open_unnamed"]
+__all__ = ["name_unnamed", "open_unnamed", "replacing"]
 
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 # Folders whose file system cannot make (or link) unnamed files.
 _named_only: set[str] = set()
 _counter = itertools.count()
+
+
+@contextlib.contextmanager
+def replacing(path: str) -> Iterator[str]:
+    """A temporary path beside `path`, moved onto `path` if the block succeeds and removed if not.
+
+    The block creates the file. Its name is unique per process, thread and call,
+    and is a temporary name (`is_temp_name`), which listings skip.
+    """
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, temp_name(name, f"{os.getpid()}-{threading.get_ident()}-{next(_counter)}"))
+    try:
+        yield temp
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 def open_unnamed(folder: str) -> int | None:
@@ -68,18 +88,11 @@ def name_unnamed(fd: int, path: str) -> bool:
         linked = False
         _named_only.add(os.path.dirname(path))
     # A file is there already (or no link can be made): a temporary name, then a rename.
-    folder, name = os.path.split(path)
-    temp = os.path.join(folder, temp_name(name, f"{os.getpid()}-{threading.get_ident()}-{next(_counter)}"))
-    try:
+    with replacing(path) as temp:
         if linked:
             os.link(source, temp, src_dir_fd=fd)
         else:
             _copy(fd, temp)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
     return linked
 
 
