@@ -217,15 +217,14 @@ class CacheStore:
             self._writer_instance = _Writer(store)
         return self._writer_instance
 
-    def flush(self) -> int:
-        """File every queued execution and wait until all are recorded; returns how many were queued.
+    def flush(self) -> None:
+        """File every queued execution and wait until all are recorded.
 
         Raises:
             CatalogError: the catalog refused the batch (the cache files stay; a
                 later run recomputes them).
         """
         batch, self.pending = self.pending, []
-        count = len(batch) + sum(len(sent) for sent in (self._filer.unacknowledged if self._filer else []))
         try:
             # The last batch is filed here, while the filer finishes the one before.
             if batch:
@@ -233,7 +232,6 @@ class CacheStore:
                 self._filed([batch])
         finally:
             self._stop_filer()
-        return count
 
     def _send(self) -> None:
         """File the queued batch: through the filer (forked at the first batch), or here."""

@@ -24,6 +24,8 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from tether.files.storages.unnamed import replacing
+
 if TYPE_CHECKING:
     from tether.experiments.manager import ArtifactManager
 
@@ -176,8 +178,6 @@ def _cell(kind: str, lines: list[str]) -> dict[str, Any]:
 
 def _write(path: str, notebook: dict[str, Any]) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    temp = f"{path}.{os.getpid()}.tmp"
-    with open(temp, "w", encoding="utf-8") as handle:
+    with replacing(path) as temp, open(temp, "w", encoding="utf-8") as handle:
         json.dump(notebook, handle, indent=1, ensure_ascii=False)
         handle.write("\n")
-    os.replace(temp, path)

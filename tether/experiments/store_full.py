@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from tether.experiments.cache_store import INDEX_FILE
 from tether.experiments.errors import ExperimentError
+from tether.files.storages.unnamed import replacing
 
 if TYPE_CHECKING:
     from tether.experiments.manager import ArtifactManager
@@ -48,10 +49,8 @@ RUN_INFO_FILE = "run_info.json"
 
 
 def _write(path: str, text: str) -> None:
-    temp = f"{path}.{os.getpid()}.tmp"
-    with open(temp, "w", encoding="utf-8") as handle:
+    with replacing(path) as temp, open(temp, "w", encoding="utf-8") as handle:
         handle.write(text)
-    os.replace(temp, path)
 
 
 def _jsonable(value: Any) -> Any:
@@ -138,9 +137,8 @@ def write_store(manager: ArtifactManager) -> str:
         param_sets = manager.get_all_param_sets()
         _write(os.path.join(folder, "params.json"), json.dumps(
             {"files": manager.param_file_param_sets, "sets": [_jsonable(p) for p in param_sets]}, indent=2))
-        with open(os.path.join(folder, "params.pkl.tmp"), "wb") as handle:
+        with replacing(os.path.join(folder, "params.pkl")) as temp, open(temp, "wb") as handle:
             pickle.dump([p for p in param_sets if p is not None], handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(os.path.join(folder, "params.pkl.tmp"), os.path.join(folder, "params.pkl"))
         command = reproduce_command(manager)
         manager.reproduction_line = f"cd {shlex.quote(folder)} && {command}"
         script = (
