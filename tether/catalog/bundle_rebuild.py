@@ -30,6 +30,7 @@ from tether.catalog.bundle_records import (
     REMOVED_SUFFIX,
     BundleEntry,
     ContextEntry,
+    marked_homes,
     parse_manifest_path,
     parse_removed,
     parse_segment_path,
@@ -68,10 +69,10 @@ def _scan(storage: BaseStorage) -> list[str]:
 def iter_manifests(storage: BaseStorage, paths: list[str] | None = None) -> Iterator[tuple[str, bool]]:
     """`(manifest path, committed)` of every bundle manifest in `storage` (or among `paths`, its listing)."""
     paths = _scan(storage) if paths is None else paths
-    committed = {path[: -len(COMMIT_SUFFIX)] for path in paths if path.endswith(COMMIT_SUFFIX)}
+    committed = marked_homes(paths, COMMIT_SUFFIX)
     for path in paths:
         if parse_manifest_path(path) is not None:
-            yield path, path[: -len(".json")] in committed
+            yield path, path in committed
 
 
 def read_manifest(storage: BaseStorage, path: str) -> dict:
@@ -101,7 +102,7 @@ def parse_manifest(text: bytes | str, where: str) -> dict:
 
 def remote_only(paths: list[str]) -> set[str]:
     """Manifest paths of bundles with files only on their remote (a `<uuid>.remote` beside them)."""
-    return {path[: -len(REMOTE_SUFFIX)] + ".json" for path in paths if path.endswith(REMOTE_SUFFIX)}
+    return marked_homes(paths, REMOTE_SUFFIX)
 
 
 def _local_files(storage: BaseStorage, entry: BundleEntry) -> None:
@@ -192,7 +193,7 @@ def rebuild_bundles(catalog: SQLiteCatalog, storage: BaseStorage) -> BundleRebui
     entries: dict[str, BundleEntry] = {}
     paths = _scan(storage)
     partial = remote_only(paths)
-    committed_homes = {path[: -len(COMMIT_SUFFIX)] + ".json" for path in paths if path.endswith(COMMIT_SUFFIX)}
+    committed_homes = marked_homes(paths, COMMIT_SUFFIX)
     for path, context, entry in _found_manifests(storage, paths, committed_homes, report):
         if entry.uuid in entries:
             report.skipped.append(f"{path}: bundle {entry.uuid} has another manifest, which is kept")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -38,6 +38,7 @@ __all__ = [
     "context_dir",
     "context_marker_path",
     "manifest_path",
+    "marked_homes",
     "marker_path",
     "parse_manifest_path",
     "parse_removed",
@@ -124,6 +125,11 @@ def manifest_path(context: str, name: str, uuid: str) -> str:
 def marker_path(home: str, suffix: str) -> str:
     """The marker with `suffix` beside a bundle's own manifest path `home` (`BundleEntry.home`)."""
     return home[: -len(MANIFEST_SUFFIX)] + suffix
+
+
+def marked_homes(paths: Iterable[str], suffix: str) -> set[str]:
+    """The own manifest paths (`BundleEntry.home`) of the bundles with a `suffix` marker among `paths`."""
+    return {path[: -len(suffix)] + MANIFEST_SUFFIX for path in paths if path.endswith(suffix)}
 
 
 def commit_marker_path(home: str) -> str:
